@@ -1,0 +1,92 @@
+# hindsight — see README.md. `make`, `make check`, `make demo`, `make install`.
+# Build variants go to their own directory: `make O=build-asan SAN=1 check`.
+
+O        ?= build
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+MANDIR    = $(PREFIX)/share/man
+DOCDIR    = $(PREFIX)/share/doc/hindsight
+RSYNC    ?= /usr/bin/rsync
+VERSION   = 0.1.0
+
+PKGS      = jansson
+CSTD      = -std=c17
+WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+            -Wstrict-prototypes -Wmissing-prototypes -Wvla
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+             -DHS_VERSION='"$(VERSION)"' -DRSYNC_PATH='"$(RSYNC)"' \
+             -DBINDIR='"$(BINDIR)"' $(shell pkg-config --cflags $(PKGS))
+LDLIBS    = $(shell pkg-config --libs $(PKGS))
+ifeq ($(SAN),1)
+ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=address,undefined
+endif
+
+LIB_SRC    = $(wildcard src/lib/*.c)
+SERVER_SRC = $(wildcard src/server/*.c)
+CLIENT_SRC = $(wildcard src/client/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    = $(LIB_SRC:%.c=$(O)/%.o)
+SERVER_OBJ = $(SERVER_SRC:%.c=$(O)/%.o)
+CLIENT_OBJ = $(CLIENT_SRC:%.c=$(O)/%.o)
+UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
+
+all: $(O)/hindsight $(O)/hindsight-server
+
+$(O)/%.o: %.c $(wildcard src/lib/*.h src/server/*.h src/client/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libhindsight.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(O)/hindsight-server: $(SERVER_OBJ) $(O)/libhindsight.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/hindsight: $(CLIENT_OBJ) $(O)/libhindsight.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c $(O)/libhindsight.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
+
+e2e: all
+	HS_BIN=$(abspath $(O)) prove -v tests/e2e/*.t
+
+# Everything, then everything again under ASan+UBSan. CI runs exactly this.
+check: deps
+	$(MAKE) O=$(O) unit e2e
+	$(MAKE) O=$(O)-asan SAN=1 CC=clang unit e2e
+	$(MAKE) lint
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+	  --inline-suppr --suppress=missingIncludeSystem --std=c11 -I src/lib src tests/unit
+
+demo: deps all
+	./scripts/demo.sh $(abspath $(O))
+
+# Installs the Debian packages the build and the tests need (root only).
+deps:
+	@./scripts/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d
+	install -m 755 $(O)/hindsight $(O)/hindsight-server $(DESTDIR)$(BINDIR)/
+	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
+	install -m 644 README.md docs/DESIGN.md $(DESTDIR)$(DOCDIR)/
+
+clean:
+	rm -rf build build-asan $(O)
+
+.PHONY: all unit e2e check lint demo deps install clean

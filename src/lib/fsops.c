@@ -1,0 +1,185 @@
+#include "fsops.h"
+#include "strbuf.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fsync_dir(int dirfd)
+{
+	return fsync(dirfd) < 0 ? -errno : 0;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	int fd, rc = 0;
+	const char *p = data;
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (!rc && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && !rc)
+		rc = -errno;
+	if (!rc && renameat(dirfd, tmp, dirfd, name) < 0)
+		rc = -errno;
+	if (rc) {
+		unlinkat(dirfd, tmp, 0);
+		return rc;
+	}
+	return fsync_dir(dirfd);
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			sb_release(&sb);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		if (sb.len + (size_t)n > max) {
+			close(fd);
+			sb_release(&sb);
+			return -EFBIG;
+		}
+		sb_add(&sb, buf, (size_t)n);
+	}
+	close(fd);
+	*out = sb_detach(&sb);
+	return 0;
+}
+
+/* Remove the contents of the open directory fd, recursively. Closes fd. */
+static int empty_dir_fd(int fd)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int r = remove_tree_at(dirfd(d), de->d_name);
+		if (r < 0 && !rc)
+			rc = r;
+	}
+	if (errno && !rc)
+		rc = -errno;
+	closedir(d);
+	return rc;
+}
+
+int remove_tree_at(int dirfd, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == EACCES) {
+			/* a read-only directory from the client: we own it, open it up */
+			struct stat st;
+			if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISDIR(st.st_mode) &&
+			    fchmodat(dirfd, name, 0700, 0) == 0)
+				fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd < 0)
+			return -errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
+		fchmod(fd, 0700);
+	int rc = empty_dir_fd(fd);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
+		rc = -errno;
+	return rc;
+}
+
+int ensure_dir_at(int dirfd, const char *name, unsigned mode)
+{
+	struct stat st;
+
+	if (mkdirat(dirfd, name, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int mkdir_p_at(int dirfd, const char *rel)
+{
+	char comp[NAME_MAX + 1];
+	int fd = dup(dirfd);
+
+	if (fd < 0)
+		return -errno;
+	while (*rel) {
+		size_t len = strcspn(rel, "/");
+		if (len > NAME_MAX) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		if (len) {
+			memcpy(comp, rel, len);
+			comp[len] = '\0';
+			int rc = ensure_dir_at(fd, comp, 0700);
+			int nfd = rc < 0 ? rc :
+				openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			close(fd);
+			if (nfd < 0)
+				return rc < 0 ? rc : -errno;
+			fd = nfd;
+		}
+		rel += len;
+		while (*rel == '/')
+			rel++;
+	}
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * Filesystem helpers that work relative to a directory fd and never follow
+ * symlinks. Library convention: return 0 or a negative errno value.
+ */
+#ifndef HS_FSOPS_H
+#define HS_FSOPS_H
+
+#include <stddef.h>
+
+/* fsync the directory dirfd itself. */
+int fsync_dir(int dirfd);
+
+/*
+ * Write data to dirfd/name atomically: a temporary file, fsync, rename
+ * over name, fsync the directory.
+ */
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
+
+/* Read all of dirfd/name (at most max bytes) into a new NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *name, size_t max, char **out);
+
+/*
+ * Delete dirfd/name and everything below it, without following symlinks,
+ * by dir-fd-relative unlinkat(). A missing name is not an error.
+ */
+int remove_tree_at(int dirfd, const char *name);
+
+/* mkdirat each component of the relative path rel below dirfd (mode 0700). */
+int mkdir_p_at(int dirfd, const char *rel);
+
+/* Create dirfd/name as a directory if missing; EEXIST is fine if it is one. */
+int ensure_dir_at(int dirfd, const char *name, unsigned mode);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * Per-snapshot metadata, stored as JSON in ROOT/.hindsight/snapshots/NAME.json
+ * (and, while a publish is under way, in ROOT/.hindsight/pending.json).
+ */
+#ifndef HS_META_H
+#define HS_META_H
+
+#include <time.h>
+
+#include "snapname.h"
+
+struct snapmeta {
+	char name[SNAPNAME_SIZE];
+	time_t start;          /* when the push that completed it started */
+	time_t end;            /* when rsync finished */
+	int rsync_exit;        /* 0, 23 or 24 */
+	long long files;       /* files transferred (not linked) */
+	long long bytes;       /* bytes of file data transferred */
+	int resumed;           /* interrupted attempts it was built on */
+};
+
+/* "with errors" for rsync exit 23, else "complete". */
+const char *meta_status(const struct snapmeta *m);
+
+/* Caller frees. */
+char *meta_to_json(const struct snapmeta *m);
+
+/* Returns 0, or -EINVAL if text is not valid metadata. */
+int meta_from_json(const char *text, struct snapmeta *m);
+
+#endif

@@ -1,0 +1,497 @@
+#include "root.h"
+#include "fsops.h"
+#include "strbuf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define PENDING "pending.json"
+
+int root_open(const char *path, int create, struct root *r)
+{
+	int rc;
+
+	r->path = NULL;
+	r->fd = r->metafd = r->lockfd = -1;
+	if (path[0] != '/')
+		return -EINVAL;
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	/* the root itself may be reached through symlinks the admin made */
+	r->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	r->path = xstrdup(path);
+	size_t len = strlen(r->path);
+	while (len > 1 && r->path[len - 1] == '/')
+		r->path[--len] = '\0';
+	if (create) {
+		rc = ensure_dir_at(r->fd, HS_META_DIR, 0700);
+		if (rc < 0)
+			goto fail;
+	}
+	r->metafd = openat(r->fd, HS_META_DIR, DIR_FLAGS);
+	if (r->metafd < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto fail;
+	}
+	if (create && r->metafd >= 0) {
+		static const char *const subdirs[] = { "snapshots", "resume", "trash" };
+		for (size_t i = 0; i < 3; i++) {
+			rc = ensure_dir_at(r->metafd, subdirs[i], 0700);
+			if (rc < 0)
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	root_close(r);
+	return rc;
+}
+
+void root_close(struct root *r)
+{
+	if (r->lockfd >= 0)
+		close(r->lockfd);
+	if (r->metafd >= 0)
+		close(r->metafd);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->path);
+	r->path = NULL;
+	r->fd = r->metafd = r->lockfd = -1;
+}
+
+int root_lock(struct root *r, time_t now, time_t *since)
+{
+	char buf[64];
+	int fd, n;
+
+	*since = 0;
+	if (r->metafd < 0)
+		return -ENOENT;
+	/* not O_CLOEXEC: rsync inherits it, so the lock outlives a killed serve */
+	fd = openat(r->metafd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (got > 0) {
+			long long pid, t;
+			buf[got] = '\0';
+			if (sscanf(buf, "%lld %lld", &pid, &t) == 2)
+				*since = (time_t)t;
+		}
+		close(fd);
+		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(), (long long)now);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	r->lockfd = fd;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int root_snapshots(int rootfd, struct snaplist *out)
+{
+	int fd = openat(rootfd, ".", DIR_FLAGS);
+	DIR *d;
+	struct dirent *de;
+	size_t alloc = 0;
+
+	out->names = NULL;
+	out->n = 0;
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (snapname_parse(de->d_name, NULL) < 0)
+			continue;
+		if (fstatat(rootfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (out->n == alloc) {
+			alloc = alloc ? xmul(alloc, 2) : 64;
+			out->names = xrealloc(out->names, xmul(alloc, SNAPNAME_SIZE));
+		}
+		memcpy(out->names[out->n++], de->d_name, SNAPNAME_SIZE);
+	}
+	closedir(d);
+	if (out->n)
+		qsort(out->names, out->n, SNAPNAME_SIZE, cmp_names);
+	return 0;
+}
+
+void snaplist_free(struct snaplist *l)
+{
+	free(l->names);
+	l->names = NULL;
+	l->n = 0;
+}
+
+/* Numbered entries of .hindsight/resume, ascending. */
+static int resume_numbers(int metafd, long **nums, size_t *n)
+{
+	int fd = openat(metafd, "resume", DIR_FLAGS);
+	DIR *d;
+	struct dirent *de;
+	size_t alloc = 0;
+
+	*nums = NULL;
+	*n = 0;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long v = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || v <= 0)
+			continue;
+		if (*n == alloc) {
+			alloc = alloc ? xmul(alloc, 2) : 16;
+			*nums = xrealloc(*nums, xmul(alloc, sizeof(**nums)));
+		}
+		(*nums)[(*n)++] = v;
+	}
+	closedir(d);
+	for (size_t i = 1; i < *n; i++)   /* few entries: insertion sort */
+		for (size_t j = i; j > 0 && (*nums)[j - 1] > (*nums)[j]; j--) {
+			long t = (*nums)[j];
+			(*nums)[j] = (*nums)[j - 1];
+			(*nums)[j - 1] = t;
+		}
+	return 0;
+}
+
+int root_resume_bases(const struct root *r, struct argv *out)
+{
+	long *nums;
+	size_t n;
+	int rc;
+
+	if (r->metafd < 0)
+		return 0;
+	rc = resume_numbers(r->metafd, &nums, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = n; i-- > 0;)
+		argv_pushf(out, "%s/" HS_META_DIR "/resume/%ld", r->path, nums[i]);
+	free(nums);
+	return 0;
+}
+
+/* Move metafd-relative `from` into the trash, then delete it. */
+static int trash_at(int fromfd, const char *from, int metafd)
+{
+	char name[64];
+	static unsigned seq;
+
+	snprintf(name, sizeof(name), "%ld.%u", (long)getpid(), seq++);
+	int tfd = openat(metafd, "trash", DIR_FLAGS);
+	if (tfd < 0)
+		return -errno;
+	int rc = renameat(fromfd, from, tfd, name) < 0 ? -errno : 0;
+	if (!rc)
+		rc = remove_tree_at(tfd, name);
+	close(tfd);
+	return rc;
+}
+
+static int point_current(struct root *r, const char *name)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
+
+	if (n >= 0) {
+		target[n] = '\0';
+		if (!strcmp(target, name))
+			return 0;
+	}
+	unlinkat(r->fd, HS_CURRENT ".tmp", 0);
+	if (symlinkat(name, r->fd, HS_CURRENT ".tmp") < 0)
+		return -errno;
+	if (renameat(r->fd, HS_CURRENT ".tmp", r->fd, HS_CURRENT) < 0)
+		return -errno;
+	return fsync_dir(r->fd);
+}
+
+int root_read_meta(const struct root *r, const char *name, struct snapmeta *m)
+{
+	char path[64];
+	char *text;
+	int rc;
+
+	if (r->metafd < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "snapshots/%s.json", name);
+	rc = read_file_at(r->metafd, path, 1 << 16, &text);
+	if (rc < 0)
+		return rc;
+	rc = meta_from_json(text, m);
+	free(text);
+	return rc;
+}
+
+void root_log(const struct root *r, const char *line)
+{
+	char buf[1100];
+	char when[32];
+
+	if (r->metafd < 0)
+		return;
+	format_iso_utc(time(NULL), when);
+	int n = snprintf(buf, sizeof(buf), "%s %.1000s\n", when, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	int fd = openat(r->metafd, "log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* the log is advisory; the snapshot metadata is the record */
+	}
+	close(fd);
+}
+
+int root_publish_finish(struct root *r)
+{
+	char *text = NULL;
+	struct snapmeta m;
+	struct stat st;
+	int rc;
+
+	rc = read_file_at(r->metafd, PENDING, 1 << 16, &text);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = meta_from_json(text, &m);
+	if (rc < 0) {
+		/* a torn journal can only come from before the rename: drop it */
+		free(text);
+		unlinkat(r->metafd, PENDING, 0);
+		return 0;
+	}
+	if (fstatat(r->fd, m.name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT) {
+			rc = -errno;
+			goto out;
+		}
+		/* died between journal and rename: the received tree is complete */
+		if (renameat(r->fd, HS_INPROGRESS, r->fd, m.name) < 0) {
+			rc = errno == ENOENT ? 0 : -errno;
+			if (!rc)
+				unlinkat(r->metafd, PENDING, 0);
+			goto out;
+		}
+		rc = fsync_dir(r->fd);
+		if (rc < 0)
+			goto out;
+	}
+	rc = point_current(r, m.name);
+	if (rc < 0)
+		goto out;
+	char path[64];
+	snprintf(path, sizeof(path), "snapshots/%s.json", m.name);
+	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
+	if (sfd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s.json", m.name);
+	rc = write_file_atomic(sfd, path, text, strlen(text));
+	close(sfd);
+	if (rc < 0)
+		goto out;
+	/* resume bases were for this push; it is complete now */
+	int rfd = openat(r->metafd, "resume", DIR_FLAGS);
+	if (rfd >= 0) {
+		long *nums;
+		size_t n;
+		if (resume_numbers(r->metafd, &nums, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				char num[32];
+				snprintf(num, sizeof(num), "%ld", nums[i]);
+				trash_at(rfd, num, r->metafd);
+			}
+			free(nums);
+		}
+		close(rfd);
+	}
+	if (unlinkat(r->metafd, PENDING, 0) < 0 && errno != ENOENT) {
+		rc = -errno;
+		goto out;
+	}
+	rc = fsync_dir(r->metafd);
+out:
+	free(text);
+	return rc;
+}
+
+int root_publish_begin(struct root *r, struct snapmeta *m)
+{
+	struct snaplist l;
+	time_t t = m->start;
+	char *json;
+	int rc;
+
+	if (syncfs(r->fd) < 0)
+		return -errno;
+	rc = root_snapshots(r->fd, &l);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		if (snapname_format(t, m->name) < 0) {
+			snaplist_free(&l);
+			return -ERANGE;
+		}
+		if (!l.n || strcmp(m->name, l.names[l.n - 1]) > 0)
+			break;
+		t++;   /* two pushes in one second, or a clock that went back */
+	}
+	snaplist_free(&l);
+	json = meta_to_json(m);
+	rc = write_file_atomic(r->metafd, PENDING, json, strlen(json));
+	free(json);
+	if (rc < 0)
+		return rc;
+	if (renameat(r->fd, HS_INPROGRESS, r->fd, m->name) < 0)
+		return -errno;
+	return fsync_dir(r->fd);
+}
+
+int root_publish(struct root *r, struct snapmeta *m)
+{
+	int rc = root_publish_begin(r, m);
+
+	return rc < 0 ? rc : root_publish_finish(r);
+}
+
+int root_repair(struct root *r)
+{
+	struct snaplist l;
+	char target[PATH_MAX];
+	int rc;
+
+	rc = root_publish_finish(r);
+	if (rc < 0)
+		return rc;
+	unlinkat(r->fd, HS_CURRENT ".tmp", 0);
+	rc = root_snapshots(r->fd, &l);
+	if (rc < 0)
+		return rc;
+	if (l.n) {
+		rc = point_current(r, l.names[l.n - 1]);
+	} else {
+		ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
+		if (n >= 0 && unlinkat(r->fd, HS_CURRENT, 0) < 0)
+			rc = -errno;
+	}
+	snaplist_free(&l);
+	if (rc < 0)
+		return rc;
+	/* what was being deleted when we died */
+	int tfd = openat(r->metafd, "trash", DIR_FLAGS);
+	if (tfd >= 0) {
+		DIR *d = fdopendir(tfd);
+		if (d) {
+			struct dirent *de;
+			while ((de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+					remove_tree_at(dirfd(d), de->d_name);
+			closedir(d);
+		} else {
+			close(tfd);
+		}
+	}
+	return 0;
+}
+
+int root_prepare_push(struct root *r, const char *dest, int *resumed)
+{
+	struct stat st;
+	long *nums;
+	size_t n;
+	int rc;
+
+	*resumed = 0;
+	rc = resume_numbers(r->metafd, &nums, &n);
+	if (rc < 0)
+		return rc;
+	if (fstatat(r->fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		int rfd = openat(r->metafd, "resume", DIR_FLAGS);
+		char num[32];
+		if (rfd < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(num, sizeof(num), "%ld", n ? nums[n - 1] + 1 : 1L);
+			rc = renameat(r->fd, HS_INPROGRESS, rfd, num) < 0 ? -errno : 0;
+			if (!rc) {
+				nums = xrealloc(nums, xmul(n + 1, sizeof(*nums)));
+				nums[n++] = strtol(num, NULL, 10);
+			}
+		} else {
+			/* not ours to keep: nothing but a directory belongs there */
+			rc = unlinkat(r->fd, HS_INPROGRESS, 0) < 0 ? -errno : 0;
+		}
+		/* bound the bases: drop the oldest */
+		for (size_t i = 0; !rc && n > HS_MAX_RESUME && i < n - HS_MAX_RESUME; i++) {
+			snprintf(num, sizeof(num), "%ld", nums[i]);
+			trash_at(rfd, num, r->metafd);
+		}
+		if (n > HS_MAX_RESUME)
+			n = HS_MAX_RESUME;
+		close(rfd);
+		if (rc < 0)
+			goto out;
+	}
+	*resumed = (int)n;
+	if (mkdirat(r->fd, HS_INPROGRESS, 0700) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (dest[0]) {
+		int fd = openat(r->fd, HS_INPROGRESS, DIR_FLAGS);
+		if (fd < 0) {
+			rc = -errno;
+			goto out;
+		}
+		rc = mkdir_p_at(fd, dest);
+		close(fd);
+	}
+out:
+	free(nums);
+	return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * The backup root: its layout, its lock, and the steps that move a received
+ * tree into history. Everything works relative to the root's directory fd.
+ *
+ *   ROOT/YYYY_MM_DD_HH_MM_SS/   completed snapshots (only ever made by rename)
+ *   ROOT/current                symlink to the newest, replaced by rename
+ *   ROOT/inprogress/            the push being received
+ *   ROOT/.hindsight/lock        flock'd by the push; holds "pid start-epoch"
+ *   ROOT/.hindsight/snapshots/  NAME.json metadata per snapshot
+ *   ROOT/.hindsight/pending.json  publish journal (exists only mid-publish)
+ *   ROOT/.hindsight/resume/N/   trees of interrupted pushes, link bases
+ *   ROOT/.hindsight/trash/      what is being deleted
+ *   ROOT/.hindsight/log         one line per push
+ *
+ * Library convention: functions return 0 or a negative errno value.
+ */
+#ifndef HS_ROOT_H
+#define HS_ROOT_H
+
+#include <time.h>
+
+#include "meta.h"
+#include "snapname.h"
+#include "util.h"
+
+#define HS_META_DIR ".hindsight"
+#define HS_INPROGRESS "inprogress"
+#define HS_CURRENT "current"
+#define HS_MAX_RESUME 8   /* resume bases kept; rsync takes at most 20 bases */
+
+struct root {
+	char *path;    /* absolute, no trailing slash */
+	int fd;        /* ROOT */
+	int metafd;    /* ROOT/.hindsight, or -1 if it does not exist */
+	int lockfd;    /* ROOT/.hindsight/lock while we hold it, else -1 */
+};
+
+struct snaplist {
+	char (*names)[SNAPNAME_SIZE];
+	size_t n;
+};
+
+/*
+ * Open the backup root at path (absolute). With create, make it (one level)
+ * and its .hindsight/ if missing. -ENOENT if it does not exist otherwise.
+ */
+int root_open(const char *path, int create, struct root *r);
+void root_close(struct root *r);
+
+/*
+ * Take the push lock without waiting. On -EWOULDBLOCK, *since is the start
+ * time recorded by the holder (0 if unknown).
+ */
+int root_lock(struct root *r, time_t now, time_t *since);
+
+/* Completed snapshots, oldest first. Caller frees with snaplist_free(). */
+int root_snapshots(int rootfd, struct snaplist *out);
+void snaplist_free(struct snaplist *l);
+
+/* Names under .hindsight/resume, newest first (as absolute paths). */
+int root_resume_bases(const struct root *r, struct argv *out);
+
+/*
+ * Bring the root back to a consistent state after a crash: finish a publish
+ * that was journalled, point `current` at the newest snapshot, drop stale
+ * temporaries, empty the trash. Needs the lock.
+ */
+int root_repair(struct root *r);
+
+/*
+ * Make a fresh ROOT/inprogress (with dest inside it) to receive into. A tree
+ * left there by an interrupted push becomes a resume base first, so nothing
+ * is ever received on top of it. Needs the lock. *resumed is set to the
+ * number of resume bases now kept.
+ */
+int root_prepare_push(struct root *r, const char *dest, int *resumed);
+
+/*
+ * Publish ROOT/inprogress as a snapshot: flush the filesystem, journal the
+ * metadata in pending.json, rename the tree to its name, then finish (see
+ * root_publish_finish). m->name is chosen here: the UTC start time, moved
+ * forward by whole seconds if needed so that it is newer than every
+ * existing snapshot. Needs the lock.
+ */
+int root_publish(struct root *r, struct snapmeta *m);
+
+/* The two halves of root_publish, separate so tests can crash in between. */
+int root_publish_begin(struct root *r, struct snapmeta *m);
+int root_publish_finish(struct root *r);
+
+/* Read the metadata of snapshot name; -ENOENT if there is none. */
+int root_read_meta(const struct root *r, const char *name, struct snapmeta *m);
+
+/* Append one line to ROOT/.hindsight/log (best effort). */
+void root_log(const struct root *r, const char *line);
+
+#endif

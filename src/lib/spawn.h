@@ -1,0 +1,24 @@
+/*
+ * Running a program without a shell: an absolute path, an argv we built,
+ * an environment built from scratch, fds 0-2 as given and everything else
+ * closed (except keep_fd, if >= 0). No function here prints.
+ */
+#ifndef HS_SPAWN_H
+#define HS_SPAWN_H
+
+#include <sys/types.h>
+
+/* Fork and exec; returns the child's pid, or a negative errno value. */
+pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd);
+
+/*
+ * Wait for pid, forwarding SIGTERM, SIGHUP and SIGINT to it. Returns the
+ * exit status (0-255), 128+signal if it was killed, or a negative errno.
+ * *interrupted is set if we got one of those signals ourselves.
+ */
+int wait_child(pid_t pid, int *interrupted);
+
+/* Exit code of a wait status as shells report it. */
+int status_code(int status);
+
+#endif

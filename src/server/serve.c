@@ -1,0 +1,412 @@
+/*
+ * `hindsight-server serve`: the forced command. Judges the client's command
+ * (policy.c, pure), then takes the lock, repairs the root, receives into a
+ * fresh tree with rsync and publishes it. See docs/DESIGN.md.
+ */
+#include "server.h"
+#include "../lib/cmdsplit.h"
+#include "../lib/exitcodes.h"
+#include "../lib/fsops.h"
+#include "../lib/policy.h"
+#include "../lib/root.h"
+#include "../lib/spawn.h"
+#include "../lib/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#ifndef RSYNC_PATH
+#define RSYNC_PATH "/usr/bin/rsync"
+#endif
+
+#define TRANSFER_LOG "transfer.log"
+
+static const char *who(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "?";
+}
+
+/* One line to syslog for every decision, bounded (STYLE.md habit 12). */
+__attribute__((format(printf, 1, 2)))
+static void audit(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	syslog(LOG_INFO, "user=%s %.900s", who(), buf);
+}
+
+/* Does the installed rsync know --confine-root? Asked once per push. */
+static int rsync_has_confine_root(const char *rsync)
+{
+	char *argv[] = { (char *)rsync, "--confine-root=/", "--version", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL };
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int saved_out = dup(1), saved_err = dup(2), ok = 0;
+
+	if (devnull < 0 || saved_out < 0 || saved_err < 0)
+		goto out;
+	dup2(devnull, 1);
+	dup2(devnull, 2);
+	pid_t pid = spawn(rsync, argv, envp, -1);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	if (pid > 0) {
+		int st;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+out:
+	if (devnull >= 0)
+		close(devnull);
+	if (saved_out >= 0)
+		close(saved_out);
+	if (saved_err >= 0)
+		close(saved_err);
+	return ok;
+}
+
+/*
+ * Sum what our own --log-file recorded: received files ("<f" or ">f" items
+ * with data) and their bytes, and whether the disk filled up.
+ */
+static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc)
+{
+	char *text = NULL;
+
+	*enospc = 0;
+	if (read_file_at(r->metafd, TRANSFER_LOG, 64 << 20, &text) < 0)
+		return;
+	for (char *line = text; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l" */
+		char *p = strchr(line, ']');
+		if (p && p[1] == ' ') {
+			char item[16];
+			long long b, l;
+			if (sscanf(p + 2, "%15s %lld %lld", item, &b, &l) == 3 &&
+			    item[0] == '>' && item[1] == 'f') {
+				m->files++;
+				m->bytes += b;
+			}
+		}
+		if (strstr(line, "No space left on device") || strstr(line, "Disk quota exceeded"))
+			*enospc = 1;
+		line = nl ? nl + 1 : NULL;
+	}
+	free(text);
+}
+
+static int refuse_cmd(const char *why)
+{
+	fprintf(stderr, "hindsight-server: refused: %s\n", why);
+	audit("verdict=refuse reason=\"%s\"", why);
+	return HS_EXIT_REFUSED;
+}
+
+static int errno_exit(int err)
+{
+	return (err == -ENOSPC || err == -EDQUOT) ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
+}
+
+/* The basis trees a push links against: newest snapshot, then resume trees. */
+static void link_bases(const struct root *r, struct argv *bases)
+{
+	struct snaplist l;
+
+	if (root_snapshots(r->fd, &l) == 0 && l.n)
+		argv_pushf(bases, "%s/%s", r->path, l.names[l.n - 1]);
+	snaplist_free(&l);
+	root_resume_bases(r, bases);
+}
+
+static void fill_plan(struct push_plan *p, const struct serve_opts *o,
+		      const struct root *r, const struct argv *bases,
+		      struct strbuf *recv, struct strbuf *log)
+{
+	sb_addf(recv, "%s/" HS_INPROGRESS, r->path);
+	sb_addf(log, "%s/" HS_META_DIR "/" TRANSFER_LOG, r->path);
+	p->rsync_path = o->rsync;
+	p->root = r->path;
+	p->recv_dir = recv->buf;
+	p->link_dests = (const char *const *)bases->v;
+	p->n_link_dests = bases->n;
+	p->log_file = log->buf;
+	p->fake_super = geteuid() != 0;
+	p->confine_root = rsync_has_confine_root(o->rsync);
+}
+
+static int check_push(const struct request *req, const struct serve_opts *o)
+{
+	struct root r;
+	struct argv bases = ARGV_INIT, argv = ARGV_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, line = STRBUF_INIT;
+	struct push_plan plan;
+
+	if (root_open(o->root, 0, &r) == 0) {
+		link_bases(&r, &bases);
+	} else {
+		/* a root that does not exist yet: show the argv of a first push */
+		r.path = xstrdup(o->root);
+		r.fd = r.metafd = r.lockfd = -1;
+	}
+	fill_plan(&plan, o, &r, &bases, &recv, &log);
+	build_push_argv(req, &plan, &argv);
+	quote_argv(&line, argv.v, argv.n);
+	printf("allow\n%s\n", line.buf);
+	sb_release(&line);
+	sb_release(&recv);
+	sb_release(&log);
+	argv_clear(&argv);
+	argv_clear(&bases);
+	root_close(&r);
+	return HS_EXIT_OK;
+}
+
+static int run_push(const struct request *req, const struct serve_opts *o)
+{
+	struct root r;
+	struct argv bases = ARGV_INIT, argv = ARGV_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, msg = STRBUF_INIT;
+	struct push_plan plan;
+	struct snapmeta m;
+	time_t since;
+	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0;
+
+	memset(&m, 0, sizeof(m));
+	m.start = time(NULL);
+	rc = root_open(o->root, 1, &r);
+	if (rc < 0) {
+		fprintf(stderr, "hindsight-server: cannot open backup root %s: %s\n",
+			o->root, strerror(-rc));
+		return rc == -ENOENT ? HS_EXIT_NOTFOUND : errno_exit(rc);
+	}
+	rc = root_lock(&r, m.start, &since);
+	if (rc == -EWOULDBLOCK) {
+		char when[32] = "an unknown time";
+		if (since)
+			format_iso_utc(since, when);
+		fprintf(stderr, "hindsight-server: backup already in progress since %s; "
+			"retry later\n", when);
+		audit("verdict=allow role=push result=locked");
+		code = HS_EXIT_LOCKED;
+		goto out;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "hindsight-server: cannot lock %s: %s\n", r.path, strerror(-rc));
+		code = errno_exit(rc);
+		goto out;
+	}
+	rc = root_repair(&r);
+	if (rc < 0) {
+		fprintf(stderr, "hindsight-server: cannot repair %s: %s\n", r.path, strerror(-rc));
+		code = errno_exit(rc);
+		goto out;
+	}
+	rc = root_prepare_push(&r, req->dest, &m.resumed);
+	if (rc < 0) {
+		fprintf(stderr, "hindsight-server: cannot prepare %s/" HS_INPROGRESS ": %s\n",
+			r.path, strerror(-rc));
+		code = errno_exit(rc);
+		goto out;
+	}
+	link_bases(&r, &bases);
+	unlinkat(r.metafd, TRANSFER_LOG, 0);
+	fill_plan(&plan, o, &r, &bases, &recv, &log);
+	build_push_argv(req, &plan, &argv);
+	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
+	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
+
+	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
+	pid_t pid = spawn(o->rsync, argv.v, envp, r.lockfd);
+	if (pid < 0) {
+		fprintf(stderr, "hindsight-server: cannot start %s: %s\n", o->rsync, strerror(-pid));
+		goto out;
+	}
+	m.rsync_exit = wait_child(pid, &interrupted);
+	m.end = time(NULL);
+	read_transfer_log(&r, &m, &enospc);
+	unlinkat(r.metafd, TRANSFER_LOG, 0);
+
+	if (req->dry_run) {
+		/* nothing was received: the empty tree is neither snapshot nor basis */
+		remove_tree_at(r.fd, HS_INPROGRESS);
+		code = m.rsync_exit == 0 ? HS_EXIT_OK : HS_EXIT_ERROR;
+		goto out;
+	}
+	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
+		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
+		sb_addf(&msg, "push not completed (rsync exit %d%s); what arrived is kept "
+			"and the next push resumes from it", m.rsync_exit,
+			enospc ? ", out of space" : interrupted ? ", interrupted" : "");
+		fprintf(stderr, "hindsight-server: %s\n", msg.buf);
+		root_log(&r, msg.buf);
+		audit("role=push result=incomplete rsync_exit=%d", m.rsync_exit);
+		goto out;
+	}
+	rc = root_publish(&r, &m);
+	if (rc < 0) {
+		fprintf(stderr, "hindsight-server: cannot publish snapshot in %s: %s\n",
+			r.path, strerror(-rc));
+		code = errno_exit(rc);
+		goto out;
+	}
+	sb_addf(&msg, "published %s status=\"%s\" rsync_exit=%d files=%lld bytes=%lld resumed=%d",
+		m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes, m.resumed);
+	root_log(&r, msg.buf);
+	audit("role=push result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
+	if (m.rsync_exit == 23) {
+		fprintf(stderr, "hindsight-server: snapshot %s published with errors "
+			"(some files could not be transferred)\n", m.name);
+		code = HS_EXIT_WARNINGS;
+	} else {
+		code = HS_EXIT_OK;
+	}
+out:
+	sb_release(&msg);
+	sb_release(&recv);
+	sb_release(&log);
+	argv_clear(&argv);
+	argv_clear(&bases);
+	root_close(&r);
+	return code;
+}
+
+int serve_command(const char *cmd, const struct serve_opts *o)
+{
+	struct argv words = ARGV_INIT;
+	struct request req;
+	char why[HS_REASON_MAX];
+	const char *split_why = NULL;
+	int code;
+
+	if (split_command(cmd, &words, &split_why) < 0)
+		return refuse_cmd(split_why);
+	if (judge_command(words.n, words.v, &req, why, sizeof(why)) < 0) {
+		argv_clear(&words);
+		return refuse_cmd(why);
+	}
+	if (req.role == ROLE_QUERY && o->push_only) {
+		code = refuse_cmd("this key may only push backups (serve --push-only)");
+	} else if (req.role == ROLE_PUSH && o->restore_only) {
+		code = refuse_cmd("this key may only restore (serve --restore-only)");
+	} else if (o->check) {
+		if (req.role == ROLE_PUSH) {
+			code = check_push(&req, o);
+		} else {
+			struct strbuf line = STRBUF_INIT;
+			quote_argv(&line, req.query.v, req.query.n);
+			printf("allow\nquery %s\n", line.buf);
+			sb_release(&line);
+			code = HS_EXIT_OK;
+		}
+	} else if (req.role == ROLE_PUSH) {
+		code = run_push(&req, o);
+	} else {
+		audit("verdict=allow role=query verb=%s", req.query.v[0]);
+		code = run_query(req.query.v, req.query.n, o);
+	}
+	request_free(&req);
+	argv_clear(&words);
+	return code;
+}
+
+static const char serve_usage[] =
+	"usage: hindsight-server serve [--root DIR] [--push-only | --restore-only] [--check]\n";
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "push-only", no_argument, NULL, 'p' },
+		{ "restore-only", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct serve_opts o = { .rsync = RSYNC_PATH };
+	const char *root = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': root = optarg; break;
+		case 'c': o.check = 1; break;
+		case 'p': o.push_only = 1; break;
+		case 'R': o.restore_only = 1; break;
+		case 'h': fputs(serve_usage, stdout); return HS_EXIT_OK;
+		default: fputs(serve_usage, stderr); return HS_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (o.push_only && o.restore_only)) {
+		fputs(serve_usage, stderr);
+		return HS_EXIT_USAGE;
+	}
+	if (!root) {
+		/* the account's home from the password database, not from $HOME */
+		struct passwd *pw = getpwuid(getuid());
+		if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/') {
+			fprintf(stderr, "hindsight-server: no home directory for uid %u; "
+				"give --root\n", (unsigned)getuid());
+			return HS_EXIT_NOTFOUND;
+		}
+		root = pw->pw_dir;
+	}
+	if (root[0] != '/') {
+		fprintf(stderr, "hindsight-server: --root must be an absolute path: %s\n", root);
+		return HS_EXIT_USAGE;
+	}
+	o.root = root;
+	const char *cmd = getenv("SSH_ORIGINAL_COMMAND");
+	if (!cmd)
+		return refuse_cmd("no command given: this account only accepts hindsight "
+				  "backups (interactive logins are refused)");
+	return serve_command(cmd, &o);
+}
+
+/*
+ * `hindsight-server local HOST WORDS...`: the transport the client gives
+ * rsync (-e) for a local destination. rsync runs it as it would run ssh,
+ * and we join the words as ssh would, so exactly the serve code runs with
+ * no ssh in between. The root comes from HINDSIGHT_ROOT.
+ */
+int cmd_local(int argc, char **argv)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	struct serve_opts o = { .rsync = RSYNC_PATH };
+	int code;
+
+	o.root = getenv("HINDSIGHT_ROOT");
+	if (!o.root || o.root[0] != '/') {
+		fprintf(stderr, "hindsight-server: local: HINDSIGHT_ROOT must name an "
+			"absolute directory\n");
+		return HS_EXIT_USAGE;
+	}
+	if (argc < 3) {
+		fputs("usage: hindsight-server local HOST COMMAND...\n", stderr);
+		return HS_EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (i > 2)
+			sb_addch(&cmd, ' ');
+		sb_addstr(&cmd, argv[i]);
+	}
+	code = serve_command(cmd.buf, &o);
+	sb_release(&cmd);
+	return code;
+}

@@ -1,0 +1,29 @@
+/*
+ * hindsight-server's verbs. To add one: write cmd_NAME() in NAME.c, add a
+ * row to the table in main.c, document it in man/hindsight-server.8.
+ * A verb returns the process exit code (exitcodes.h) and prints its own
+ * one-line messages; main() only sanitises the process and dispatches.
+ */
+#ifndef HS_SERVER_H
+#define HS_SERVER_H
+
+#include <stddef.h>
+
+struct serve_opts {
+	const char *root;    /* absolute backup root */
+	int check;           /* print the verdict only */
+	int push_only;
+	int restore_only;
+	const char *rsync;   /* absolute path of rsync */
+};
+
+/* Judge and run one client command against the backup root. */
+int serve_command(const char *cmd, const struct serve_opts *o);
+
+/* Answer a read-only query (words[0] is the verb) as JSON on stdout. */
+int run_query(char *const words[], size_t n, const struct serve_opts *o);
+
+int cmd_serve(int argc, char **argv);
+int cmd_local(int argc, char **argv);
+
+#endif
