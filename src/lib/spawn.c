@@ -36,7 +36,10 @@ pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_f
 		} else {
 			close_from(3);
 		}
-		execve(path, argv, envp);
+		if (strchr(path, '/'))
+			execve(path, argv, envp);
+		else
+			execvpe(path, argv, envp);
 		_exit(127);
 	}
 	return pid;

@@ -8,7 +8,11 @@
 
 #include <sys/types.h>
 
-/* Fork and exec; returns the child's pid, or a negative errno value. */
+/*
+ * Fork and exec path: absolute, or (client side only, for ssh) a bare name
+ * looked up in PATH. Returns the child's pid, or a negative errno value; a
+ * failed exec shows as exit status 127 of the child.
+ */
 pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd);
 
 /*
