@@ -255,11 +255,7 @@ int run_query(const struct repo *r, char *const words[], size_t n, size_t max, c
 		code = HS_EXIT_ERROR;
 		goto out;
 	}
-	int saved = dup(1);
-	dup2(pfd[1], 1);
-	pid_t pid = spawn(cmd.v[0], cmd.v, env, -1);
-	dup2(saved, 1);
-	close(saved);
+	pid_t pid = spawn_redirect(cmd.v[0], cmd.v, env, pfd[1], -1, -1);
 	close(pfd[1]);
 	if (pid < 0) {
 		fprintf(stderr, "hindsight: cannot run %s: %s\n", cmd.v[0], strerror(-pid));

@@ -322,7 +322,6 @@ int root_publish_finish(struct root *r)
 	if (rc < 0)
 		goto out;
 	char path[64];
-	snprintf(path, sizeof(path), "snapshots/%s.json", m.name);
 	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
 	if (sfd < 0) {
 		rc = -errno;

@@ -10,6 +10,12 @@
 
 pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd)
 {
+	return spawn_redirect(path, argv, envp, -1, -1, keep_fd);
+}
+
+pid_t spawn_redirect(const char *path, char *const argv[], char *const envp[],
+		     int out_fd, int err_fd, int keep_fd)
+{
 	pid_t pid = fork();
 
 	if (pid < 0)
@@ -24,6 +30,8 @@ pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_f
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if ((out_fd >= 0 && dup2(out_fd, 1) < 0) || (err_fd >= 0 && dup2(err_fd, 2) < 0))
+			_exit(127);
 		if (keep_fd >= 0) {
 			/* move it to 3 and close everything above */
 			if (keep_fd != 3) {

@@ -15,6 +15,11 @@
  */
 pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd);
 
+/* Like spawn(), with the child's stdout (and stderr) replaced by out_fd
+ * (err_fd) where those are >= 0. The parent's own fds are never touched. */
+pid_t spawn_redirect(const char *path, char *const argv[], char *const envp[],
+		     int out_fd, int err_fd, int keep_fd);
+
 /*
  * Wait for pid, forwarding SIGTERM, SIGHUP and SIGINT to it. Returns the
  * exit status (0-255), 128+signal if it was killed, or a negative errno.

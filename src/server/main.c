@@ -6,6 +6,7 @@
 #include "../lib/exitcodes.h"
 #include "../lib/util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 {
 	if (sanitise_process() < 0)
 		return HS_EXIT_ERROR;
+	/* a client that hangs up must not kill us before the publish is done */
+	signal(SIGPIPE, SIG_IGN);
 	openlog("hindsight-server", LOG_PID, LOG_DAEMON);
 	if (argc < 2) {
 		usage(stderr);

@@ -53,30 +53,17 @@ static int rsync_has_confine_root(const char *rsync)
 {
 	char *argv[] = { (char *)rsync, "--confine-root=/", "--version", NULL };
 	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL };
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int saved_out = dup(1), saved_err = dup(2), ok = 0;
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), st = 0;
 
-	if (devnull < 0 || saved_out < 0 || saved_err < 0)
-		goto out;
-	dup2(devnull, 1);
-	dup2(devnull, 2);
-	pid_t pid = spawn(rsync, argv, envp, -1);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	if (pid > 0) {
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	}
-out:
-	if (devnull >= 0)
-		close(devnull);
-	if (saved_out >= 0)
-		close(saved_out);
-	if (saved_err >= 0)
-		close(saved_err);
-	return ok;
+	if (devnull < 0)
+		return 0;
+	pid_t pid = spawn_redirect(rsync, argv, envp, devnull, devnull, -1);
+	close(devnull);
+	if (pid < 0)
+		return 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /*
