@@ -17,8 +17,7 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
             -Wstrict-prototypes -Wmissing-prototypes -Wvla
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
-             -DHS_VERSION='"$(VERSION)"' -DRSYNC_PATH='"$(RSYNC)"' \
-             -DBINDIR='"$(BINDIR)"' $(shell pkg-config --cflags $(PKGS))
+             -include $(O)/config.h $(shell pkg-config --cflags $(PKGS))
 LDLIBS    = $(shell pkg-config --libs $(PKGS))
 ifeq ($(SAN),1)
 ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -37,7 +36,15 @@ UNIT_BIN   = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 
 all: $(O)/hindsight $(O)/hindsight-server
 
-$(O)/%.o: %.c $(wildcard src/lib/*.h src/server/*.h src/client/*.h)
+# Compiled-in paths live in a header rewritten only when they change, so
+# `make install PREFIX=/opt` after `make` rebuilds what depends on them.
+$(O)/config.h: FORCE
+	@mkdir -p $(O)
+	@printf '#define HS_VERSION "%s"\n#define RSYNC_PATH "%s"\n#define BINDIR "%s"\n' \
+	  '$(VERSION)' '$(RSYNC)' '$(BINDIR)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(O)/%.o: %.c $(O)/config.h $(wildcard src/lib/*.h src/server/*.h src/client/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -50,9 +57,9 @@ $(O)/hindsight-server: $(SERVER_OBJ) $(O)/libhindsight.a
 $(O)/hindsight: $(CLIENT_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(O)/libhindsight.a
+$(O)/tests/%: tests/unit/%.c $(O)/libhindsight.a $(O)/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "# $$t"; $$t; done
@@ -66,9 +73,9 @@ check: deps
 	$(MAKE) O=$(O)-asan SAN=1 CC=clang unit e2e
 	$(MAKE) lint
 
-lint:
+lint: $(O)/config.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem --std=c11 -I src/lib src tests/unit
+	  --inline-suppr --suppress=missingIncludeSystem --std=c11 --include=$(O)/config.h -I src/lib src tests/unit
 
 demo: deps all
 	./scripts/demo.sh $(abspath $(O))
@@ -84,9 +91,9 @@ install: all
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
-	install -m 644 README.md docs/DESIGN.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md COPYING docs/DESIGN.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build build-asan $(O)
 
-.PHONY: all unit e2e check lint demo deps install clean
+.PHONY: all unit e2e check lint demo deps install clean FORCE

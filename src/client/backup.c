@@ -126,7 +126,7 @@ int cmd_backup(int argc, char **argv)
 	char *rsh = NULL, **env = NULL;
 	int sfd = -1;
 
-	while ((c = getopt_long(argc, argv, "+nv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': spec = optarg; break;
 		case 's': ssh = optarg; break;

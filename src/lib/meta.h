@@ -15,7 +15,7 @@ struct snapmeta {
 	time_t end;            /* when rsync finished */
 	int rsync_exit;        /* 0, 23 or 24 */
 	long long files;       /* files transferred (not linked) */
-	long long bytes;       /* bytes of file data transferred */
+	long long bytes;       /* bytes rsync moved for them (its %b: wire bytes) */
 	int resumed;           /* interrupted attempts it was built on */
 };
 

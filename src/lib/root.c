@@ -60,8 +60,13 @@ fail:
 
 void root_close(struct root *r)
 {
-	if (r->lockfd >= 0)
+	if (r->lockfd >= 0) {
+		/* so nobody reports our start time once we are gone */
+		if (ftruncate(r->lockfd, 0) < 0) {
+			/* advisory text only */
+		}
 		close(r->lockfd);
+	}
 	if (r->metafd >= 0)
 		close(r->metafd);
 	if (r->fd >= 0)
@@ -254,11 +259,41 @@ int root_read_meta(const struct root *r, const char *name, struct snapmeta *m)
 		return -ENOENT;
 	snprintf(path, sizeof(path), "snapshots/%s.json", name);
 	rc = read_file_at(r->metafd, path, 1 << 16, &text);
+	if (rc == -ENOENT) {
+		/* published a moment ago: the journal still holds its metadata */
+		rc = read_file_at(r->metafd, PENDING, 1 << 16, &text);
+		if (rc == 0 && (meta_from_json(text, m) < 0 || strcmp(m->name, name)))
+			rc = -ENOENT;
+		if (rc == 0) {
+			free(text);
+			return 0;
+		}
+	}
 	if (rc < 0)
 		return rc;
 	rc = meta_from_json(text, m);
 	free(text);
 	return rc;
+}
+
+/* Remove ".NAME.tmp" files that write_file_atomic() left when we died. */
+static void drop_temporaries(int dirfd)
+{
+	int fd = openat(dirfd, ".", DIR_FLAGS);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (de->d_name[0] == '.' && n > 5 && !strcmp(de->d_name + n - 4, ".tmp"))
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
 }
 
 void root_log(const struct root *r, const char *line)
@@ -406,6 +441,12 @@ int root_repair(struct root *r)
 	if (rc < 0)
 		return rc;
 	unlinkat(r->fd, HS_CURRENT ".tmp", 0);
+	drop_temporaries(r->metafd);
+	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
+	if (sfd >= 0) {
+		drop_temporaries(sfd);
+		close(sfd);
+	}
 	rc = root_snapshots(r->fd, &l);
 	if (rc < 0)
 		return rc;

@@ -67,8 +67,9 @@ static int rsync_has_confine_root(const char *rsync)
 }
 
 /*
- * Sum what our own --log-file recorded: received files ("<f" or ">f" items
- * with data) and their bytes, and whether the disk filled up.
+ * Sum what our own --log-file recorded: received files (">f" items) and
+ * the bytes rsync moved for them (%b: wire bytes, after compression and
+ * delta), and whether the disk filled up.
  */
 static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc)
 {
@@ -99,9 +100,12 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 	free(text);
 }
 
-static int refuse_cmd(const char *why)
+static int refuse_cmd(const char *why, int check)
 {
-	fprintf(stderr, "hindsight-server: refused: %s\n", why);
+	if (check)
+		printf("refuse: %s\n", why);
+	else
+		fprintf(stderr, "hindsight-server: refused: %s\n", why);
 	audit("verdict=refuse reason=\"%s\"", why);
 	return HS_EXIT_REFUSED;
 }
@@ -122,20 +126,32 @@ static void link_bases(const struct root *r, struct argv *bases)
 	root_resume_bases(r, bases);
 }
 
+/*
+ * Fill in where the push goes. A dry run (-n) writes nothing: rsync is
+ * pointed at a directory that never exists, with no bases and no log, so
+ * it needs neither the lock nor a tree (and rsync 3.5.0 -nXR with
+ * --link-dest fails on the directories a dry run never makes).
+ */
 static void fill_plan(struct push_plan *p, const struct serve_opts *o,
-		      const struct root *r, const struct argv *bases,
-		      struct strbuf *recv, struct strbuf *log)
+		      const struct root *r, const struct request *req,
+		      const struct argv *bases, struct strbuf *recv, struct strbuf *log)
 {
-	sb_addf(recv, "%s/" HS_INPROGRESS, r->path);
-	sb_addf(log, "%s/" HS_META_DIR "/" TRANSFER_LOG, r->path);
+	memset(p, 0, sizeof(*p));
 	p->rsync_path = o->rsync;
 	p->root = r->path;
+	p->fake_super = geteuid() != 0;
+	p->confine_root = rsync_has_confine_root(o->rsync);
+	if (req->dry_run) {
+		sb_addf(recv, "%s/" HS_META_DIR "/dry-run", r->path);
+		p->recv_dir = recv->buf;
+		return;
+	}
+	sb_addf(recv, "%s/" HS_INPROGRESS, r->path);
+	sb_addf(log, "%s/" HS_META_DIR "/" TRANSFER_LOG, r->path);
 	p->recv_dir = recv->buf;
 	p->link_dests = (const char *const *)bases->v;
 	p->n_link_dests = bases->n;
 	p->log_file = log->buf;
-	p->fake_super = geteuid() != 0;
-	p->confine_root = rsync_has_confine_root(o->rsync);
 }
 
 static int check_push(const struct request *req, const struct serve_opts *o)
@@ -146,13 +162,14 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 	struct push_plan plan;
 
 	if (root_open(o->root, 0, &r) == 0) {
-		link_bases(&r, &bases);
+		if (!req->dry_run)
+			link_bases(&r, &bases);
 	} else {
 		/* a root that does not exist yet: show the argv of a first push */
 		r.path = xstrdup(o->root);
 		r.fd = r.metafd = r.lockfd = -1;
 	}
-	fill_plan(&plan, o, &r, &bases, &recv, &log);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	quote_argv(&line, argv.v, argv.n);
 	printf("allow\n%s\n", line.buf);
@@ -163,6 +180,41 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 	argv_clear(&bases);
 	root_close(&r);
 	return HS_EXIT_OK;
+}
+
+/* A dry run: see fill_plan(). Reports every file, as a first backup would. */
+static int run_dry_push(const struct request *req, const struct serve_opts *o)
+{
+	struct argv argv = ARGV_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT;
+	struct argv bases = ARGV_INIT;
+	struct push_plan plan;
+	struct root r;
+	int rc, interrupted = 0;
+
+	rc = root_open(o->root, 0, &r);
+	if (rc < 0 && rc != -ENOENT) {
+		fprintf(stderr, "hindsight-server: cannot open backup root %s: %s\n",
+			o->root, strerror(-rc));
+		return HS_EXIT_ERROR;
+	}
+	if (rc < 0) {
+		r.path = xstrdup(o->root);
+		r.fd = r.metafd = r.lockfd = -1;
+	}
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
+	build_push_argv(req, &plan, &argv);
+	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
+	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
+	pid_t pid = spawn(o->rsync, argv.v, envp, -1);
+	int st = pid < 0 ? -1 : wait_child(pid, &interrupted);
+	sb_release(&recv);
+	sb_release(&log);
+	argv_clear(&argv);
+	root_close(&r);
+	if (interrupted)
+		return HS_EXIT_INTERRUPTED;
+	return st == 0 || st == 24 ? HS_EXIT_OK : st == 23 ? HS_EXIT_WARNINGS : HS_EXIT_ERROR;
 }
 
 static int run_push(const struct request *req, const struct serve_opts *o)
@@ -214,7 +266,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	}
 	link_bases(&r, &bases);
 	unlinkat(r.metafd, TRANSFER_LOG, 0);
-	fill_plan(&plan, o, &r, &bases, &recv, &log);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
 	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
@@ -230,12 +282,6 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	read_transfer_log(&r, &m, &enospc);
 	unlinkat(r.metafd, TRANSFER_LOG, 0);
 
-	if (req->dry_run) {
-		/* nothing was received: the empty tree is neither snapshot nor basis */
-		remove_tree_at(r.fd, HS_INPROGRESS);
-		code = m.rsync_exit == 0 ? HS_EXIT_OK : HS_EXIT_ERROR;
-		goto out;
-	}
 	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
 		sb_addf(&msg, "push not completed (rsync exit %d%s); what arrived is kept "
@@ -283,15 +329,15 @@ int serve_command(const char *cmd, const struct serve_opts *o)
 	int code;
 
 	if (split_command(cmd, &words, &split_why) < 0)
-		return refuse_cmd(split_why);
+		return refuse_cmd(split_why, o->check);
 	if (judge_command(words.n, words.v, &req, why, sizeof(why)) < 0) {
 		argv_clear(&words);
-		return refuse_cmd(why);
+		return refuse_cmd(why, o->check);
 	}
 	if (req.role == ROLE_QUERY && o->push_only) {
-		code = refuse_cmd("this key may only push backups (serve --push-only)");
+		code = refuse_cmd("this key may only push backups (serve --push-only)", o->check);
 	} else if (req.role == ROLE_PUSH && o->restore_only) {
-		code = refuse_cmd("this key may only restore (serve --restore-only)");
+		code = refuse_cmd("this key may only restore (serve --restore-only)", o->check);
 	} else if (o->check) {
 		if (req.role == ROLE_PUSH) {
 			code = check_push(&req, o);
@@ -303,7 +349,7 @@ int serve_command(const char *cmd, const struct serve_opts *o)
 			code = HS_EXIT_OK;
 		}
 	} else if (req.role == ROLE_PUSH) {
-		code = run_push(&req, o);
+		code = req.dry_run ? run_dry_push(&req, o) : run_push(&req, o);
 	} else {
 		audit("verdict=allow role=query verb=%s", req.query.v[0]);
 		code = run_query(req.query.v, req.query.n, o);
@@ -362,7 +408,7 @@ int cmd_serve(int argc, char **argv)
 	const char *cmd = getenv("SSH_ORIGINAL_COMMAND");
 	if (!cmd)
 		return refuse_cmd("no command given: this account only accepts hindsight "
-				  "backups (interactive logins are refused)");
+				  "backups (interactive logins are refused)", o.check);
 	return serve_command(cmd, &o);
 }
 
@@ -388,8 +434,12 @@ int cmd_local(int argc, char **argv)
 		fputs("usage: hindsight-server local HOST COMMAND...\n", stderr);
 		return HS_EXIT_USAGE;
 	}
-	for (int i = 2; i < argc; i++) {
-		if (i > 2)
+	int first = 2;
+	/* rsync puts "-l USER" before the host for user@host: destinations */
+	if (argc > 4 && !strcmp(argv[1], "-l"))
+		first = 4;
+	for (int i = first; i < argc; i++) {
+		if (i > first)
 			sb_addch(&cmd, ' ');
 		sb_addstr(&cmd, argv[i]);
 	}
