@@ -497,7 +497,9 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 {
 	argv_push(out, p->rsync_path);
 	argv_push(out, "--server");
-	argv_pushf(out, "-%s%s%s", r->flags, r->caps[0] ? "e" : "", r->caps);
+	/* a lone "-" would be a path to rsync, not an empty option cluster */
+	if (r->flags[0] || r->caps[0])
+		argv_pushf(out, "-%s%s%s", r->flags, r->caps[0] ? "e" : "", r->caps);
 	for (size_t i = 0; i < r->opts.n; i++)
 		argv_push(out, r->opts.v[i]);
 	for (size_t i = 0; i < p->n_link_dests; i++)

@@ -262,12 +262,11 @@ int root_read_meta(const struct root *r, const char *name, struct snapmeta *m)
 	if (rc == -ENOENT) {
 		/* published a moment ago: the journal still holds its metadata */
 		rc = read_file_at(r->metafd, PENDING, 1 << 16, &text);
-		if (rc == 0 && (meta_from_json(text, m) < 0 || strcmp(m->name, name)))
-			rc = -ENOENT;
-		if (rc == 0) {
-			free(text);
-			return 0;
-		}
+		if (rc < 0)
+			return -ENOENT;
+		rc = meta_from_json(text, m) == 0 && !strcmp(m->name, name) ? 0 : -ENOENT;
+		free(text);
+		return rc;
 	}
 	if (rc < 0)
 		return rc;
@@ -404,14 +403,16 @@ int root_publish_begin(struct root *r, struct snapmeta *m)
 	rc = root_snapshots(r->fd, &l);
 	if (rc < 0)
 		return rc;
-	for (;;) {
-		if (snapname_format(t, m->name) < 0) {
-			snaplist_free(&l);
-			return -ERANGE;
-		}
-		if (!l.n || strcmp(m->name, l.names[l.n - 1]) > 0)
-			break;
-		t++;   /* two pushes in one second, or a clock that went back */
+	if (l.n) {
+		/* two pushes in one second, or a clock that went back: the name
+		 * must still sort after the newest, so take the next second */
+		time_t newest;
+		if (snapname_parse(l.names[l.n - 1], &newest) == 0 && newest >= t)
+			t = newest + 1;
+	}
+	if (snapname_format(t, m->name) < 0) {
+		snaplist_free(&l);
+		return -ERANGE;
 	}
 	snaplist_free(&l);
 	json = meta_to_json(m);
