@@ -78,7 +78,10 @@ lint: $(O)/config.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c11 --include=$(O)/config.h -I src/lib src tests/unit
 
-demo: deps all
+# deps first, then a sub-make: pkg-config's answers are read when make
+# parses this file, which on a fresh machine is before deps installed them.
+demo: deps
+	$(MAKE) O=$(O) all
 	./scripts/demo.sh $(abspath $(O))
 
 # Installs the Debian packages the build and the tests need (root only).
