@@ -255,7 +255,9 @@ int run_query(const struct repo *r, char *const words[], size_t n, size_t max, c
 		code = HS_EXIT_ERROR;
 		goto out;
 	}
-	pid_t pid = spawn_redirect(cmd.v[0], cmd.v, env, pfd[1], -1, -1);
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	so.out_fd = pfd[1];
+	pid_t pid = spawn_with(cmd.v[0], cmd.v, env, &so);
 	close(pfd[1]);
 	if (pid < 0) {
 		fprintf(stderr, "hindsight: cannot run %s: %s\n", cmd.v[0], strerror(-pid));

@@ -1,4 +1,5 @@
 #include "policy.h"
+#include "snapname.h"
 #include "strbuf.h"
 
 #include <limits.h>
@@ -11,6 +12,8 @@ void request_free(struct request *r)
 {
 	argv_clear(&r->opts);
 	argv_clear(&r->query);
+	argv_clear(&r->src_snap);
+	argv_clear(&r->src_rest);
 	free(r->dest);
 	memset(r, 0, sizeof(*r));
 }
@@ -31,6 +34,7 @@ static int refuse(char *why, size_t whylen, const char *fmt, ...)
  * unknown; listed letters with a reason are refused with that reason.
  */
 static const char short_ok[] = "vqlHogDtpAXrRxcdSWIEJOmnuyzCN";
+static const char short_ok_pull[] = "vqlHogDtpAXrRxcdSWIEJOmnuyzCNU";
 
 static const struct {
 	char c;
@@ -42,8 +46,8 @@ static const struct {
 	{ 'K', "-K (--keep-dirlinks) would follow directory symlinks in the backup" },
 	{ 'U', "-U (--atimes) would rewrite access times of files shared with earlier snapshots" },
 	{ 'b', "-b (--backup) is not accepted: the server keeps history itself" },
-	{ 'L', "-L (--copy-links) makes no sense for a push to this server" },
-	{ 'k', "-k (--copy-dirlinks) makes no sense for a push to this server" },
+	{ 'L', "-L (--copy-links) is not accepted: symlinks are kept and restored as they are" },
+	{ 'k', "-k (--copy-dirlinks) is not accepted: symlinks are kept and restored as they are" },
 	{ 'e', "-e (--rsh) is not accepted" },
 	{ 'T', "-T (--temp-dir) is not accepted" },
 	{ 'P', "-P is a client option and is not accepted here" },
@@ -77,15 +81,27 @@ enum action {
 	ACT_REFUSE,  /* refused with the reason */
 };
 
+/*
+ * One row per option. `pull` says how a restore (the sender role) differs
+ * from a push: NULL for "the same", PULL_KEEP for "accepted for restores
+ * although refused for pushes", or the reason it is refused for restores.
+ */
 struct longopt {
 	const char *name;
 	enum argkind arg;
 	enum action act;
 	const char *reason;
+	const char *pull;
 };
 
-#define KEEP(n, a) { n, a, ACT_KEEP, NULL }
-#define NO(n, why) { n, A_NONE, ACT_REFUSE, why }
+static const char PULL_KEEP[] = "";
+static const char pull_senseless[] = "makes no sense for a restore";
+static const char pull_nodelete[] = "makes no sense for a restore: nothing is ever deleted from a snapshot";
+
+#define KEEP(n, a) { n, a, ACT_KEEP, NULL, NULL }
+#define KEEP_PUSH(n, a, p) { n, a, ACT_KEEP, NULL, p }
+#define NO(n, why) { n, A_NONE, ACT_REFUSE, why, NULL }
+#define NO_PUSH(n, a, why) { n, a, ACT_REFUSE, why, PULL_KEEP }
 
 static const char no_dest_opts[] =
 	"the server chooses the link basis itself";
@@ -96,23 +112,23 @@ static const char no_inplace[] =
 
 static const struct longopt long_opts[] = {
 	/* transfer behaviour, all confined to the tree being received */
-	KEEP("delete", A_NONE),
-	KEEP("delete-before", A_NONE),
-	KEEP("delete-during", A_NONE),
-	KEEP("delete-after", A_NONE),
-	KEEP("delete-delay", A_NONE),
-	KEEP("delete-excluded", A_NONE),
-	KEEP("delete-missing-args", A_NONE),
+	KEEP_PUSH("delete", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-before", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-during", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-after", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-delay", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-excluded", A_NONE, pull_nodelete),
+	KEEP_PUSH("delete-missing-args", A_NONE, pull_nodelete),
 	KEEP("ignore-missing-args", A_NONE),
 	KEEP("ignore-errors", A_NONE),
-	KEEP("force", A_NONE),
+	KEEP_PUSH("force", A_NONE, pull_senseless),
 	KEEP("numeric-ids", A_NONE),
-	KEEP("partial", A_NONE),
+	KEEP_PUSH("partial", A_NONE, pull_senseless),
 	KEEP("size-only", A_NONE),
 	KEEP("ignore-times", A_NONE),
 	KEEP("ignore-existing", A_NONE),
 	KEEP("update", A_NONE),
-	KEEP("max-delete", A_UINT),
+	KEEP_PUSH("max-delete", A_UINT, pull_senseless),
 	KEEP("min-size", A_SIZE),
 	KEEP("max-size", A_SIZE),
 	KEEP("modify-window", A_UINT),
@@ -125,17 +141,18 @@ static const struct longopt long_opts[] = {
 	KEEP("old-compress", A_NONE),
 	KEEP("new-compress", A_NONE),
 	KEEP("stats", A_NONE),
-	KEEP("fsync", A_NONE),
-	KEEP("delay-updates", A_NONE),
-	KEEP("preallocate", A_NONE),
+	KEEP_PUSH("fsync", A_NONE, pull_senseless),
+	KEEP_PUSH("delay-updates", A_NONE, pull_senseless),
+	KEEP_PUSH("preallocate", A_NONE, pull_senseless),
 	KEEP("open-noatime", A_NONE),
-	KEEP("mkpath", A_NONE),
+	KEEP_PUSH("mkpath", A_NONE, pull_senseless),
 	KEEP("no-implied-dirs", A_NONE),
 	KEEP("safe-links", A_NONE),
-	KEEP("copy-unsafe-links", A_NONE),
+	KEEP_PUSH("copy-unsafe-links", A_NONE,
+		  "would follow symlinks out of the snapshot"),
 	KEEP("munge-links", A_NONE),
 	KEEP("from0", A_NONE),
-	KEEP("files-from", A_STDIN),
+	KEEP_PUSH("files-from", A_STDIN, "is not accepted for restores: name the paths"),
 	KEEP("info", A_INFO),
 	KEEP("msgs2stderr", A_NONE),
 	KEEP("no-msgs2stderr", A_NONE),
@@ -179,12 +196,12 @@ static const struct longopt long_opts[] = {
 	KEEP("cvs-exclude", A_NONE),
 	KEEP("dry-run", A_NONE),
 	/* set by the server itself; a client value is accepted and ignored */
-	{ "fake-super", A_NONE, ACT_DROP, NULL },
-	{ "max-alloc", A_SIZE, ACT_DROP, NULL },
-	{ "timeout", A_UINT, ACT_TIMEOUT, NULL },
+	{ "fake-super", A_NONE, ACT_DROP, NULL, NULL },
+	{ "max-alloc", A_SIZE, ACT_DROP, NULL, NULL },
+	{ "timeout", A_UINT, ACT_TIMEOUT, NULL, NULL },
 	/* refused, each with its reason */
 	NO("server", "--server given twice"),
-	NO("sender", "restores (--sender) are not accepted by this server yet"),
+	NO("sender", "--sender must come right after --server"),
 	NO("daemon", "--daemon is not accepted"),
 	NO("config", "--config names a file on the server"),
 	NO("rsh", "--rsh is not accepted"),
@@ -213,10 +230,10 @@ static const struct longopt long_opts[] = {
 	NO("exclude", "filter rules must travel over the protocol"),
 	NO("include", "filter rules must travel over the protocol"),
 	NO("inplace", no_inplace),
-	NO("append", no_inplace),
-	NO("append-verify", no_inplace),
+	NO_PUSH("append", A_NONE, no_inplace),
+	NO_PUSH("append-verify", A_NONE, no_inplace),
 	NO("keep-dirlinks", "--keep-dirlinks would follow directory symlinks in the backup"),
-	NO("atimes", "--atimes would rewrite access times of files shared with earlier snapshots"),
+	NO_PUSH("atimes", A_NONE, "--atimes would rewrite access times of files shared with earlier snapshots"),
 	NO("remove-source-files", "--remove-source-files makes no sense for a push to this server"),
 	NO("remove-sent-files", "--remove-sent-files makes no sense for a push to this server"),
 	NO("super", "--super is not accepted: ownership is kept with --fake-super"),
@@ -298,6 +315,7 @@ static const struct longopt *find_long(const char *name, size_t len)
 
 static int judge_short(const char *tok, struct request *r, char *why, size_t whylen)
 {
+	const char *ok = r->role == ROLE_PULL ? short_ok_pull : short_ok;
 	size_t nflags = strlen(r->flags);
 
 	for (const char *p = tok + 1; *p; p++) {
@@ -310,7 +328,7 @@ static int judge_short(const char *tok, struct request *r, char *why, size_t why
 			memcpy(r->caps, p + 1, strlen(p + 1) + 1);
 			return 0;
 		}
-		if (strchr(short_ok, *p)) {
+		if (strchr(ok, *p)) {
 			if (nflags + 1 >= sizeof(r->flags))
 				return refuse(why, whylen, "too many short options");
 			r->flags[nflags++] = *p;
@@ -339,7 +357,12 @@ static int judge_long(size_t n, char *const words[], size_t *i,
 	if (!o)
 		return refuse(why, whylen, "unknown option --%.*s",
 			      (int)(nlen > 64 ? 64 : nlen), tok);
-	if (o->act == ACT_REFUSE)
+	enum action act = o->act;
+	if (r->role == ROLE_PULL && o->pull == PULL_KEEP)
+		act = ACT_KEEP;
+	else if (r->role == ROLE_PULL && o->pull)
+		return refuse(why, whylen, "--%s %s", o->name, o->pull);
+	if (act == ACT_REFUSE)
 		return refuse(why, whylen, "--%s: %s", o->name, o->reason);
 	if (o->arg == A_NONE && val)
 		return refuse(why, whylen, "--%s takes no value", o->name);
@@ -351,7 +374,7 @@ static int judge_long(size_t n, char *const words[], size_t *i,
 	if (o->arg != A_NONE && !check_value(o->arg, val))
 		return refuse(why, whylen, "bad value for --%s: %.*s", o->name, SHOWN(val));
 
-	switch (o->act) {
+	switch (act) {
 	case ACT_KEEP:
 		if (val)
 			argv_pushf(&r->opts, "--%s=%s", o->name, val);
@@ -412,12 +435,10 @@ static int judge_dest(const char *d, struct request *r, char *why, size_t whylen
 	return 0;
 }
 
-static int judge_push(size_t n, char *const words[], struct request *r,
-		      char *why, size_t whylen)
+/* The options between "--server [--sender]" and ".": returns the index of ".". */
+static int judge_options(size_t n, char *const words[], size_t i, struct request *r,
+			 char *why, size_t whylen, size_t *dot)
 {
-	size_t i = 2;
-
-	r->role = ROLE_PUSH;
 	r->timeout = HS_TIMEOUT_DEFAULT;
 	for (; i < n; i++) {
 		const char *w = words[i];
@@ -438,16 +459,110 @@ static int judge_push(size_t n, char *const words[], struct request *r,
 	if (i >= n || strcmp(words[i], "."))
 		return refuse(why, whylen, "malformed rsync server command: "
 			      "expected '.' after the options");
+	r->dry_run = strchr(r->flags, 'n') != NULL;
+	for (size_t k = 0; k < r->opts.n; k++)
+		if (!strcmp(r->opts.v[k], "--dry-run"))
+			r->dry_run = 1;
+	*dot = i;
+	return 0;
+}
+
+static int judge_push(size_t n, char *const words[], struct request *r,
+		      char *why, size_t whylen)
+{
+	size_t i;
+
+	r->role = ROLE_PUSH;
+	if (judge_options(n, words, 2, r, why, whylen, &i) < 0)
+		return -1;
 	i++;
 	if (i >= n)
 		return refuse(why, whylen, "no destination given");
 	if (i + 1 < n)
 		return refuse(why, whylen, "more than one destination given");
-	r->dry_run = strchr(r->flags, 'n') != NULL;
-	for (size_t k = 0; k < r->opts.n; k++)
-		if (!strcmp(r->opts.v[k], "--dry-run"))
-			r->dry_run = 1;
 	return judge_dest(words[i], r, why, whylen);
+}
+
+/*
+ * One restore source: "NAME/rest" or "current/rest". Wildcards are refused
+ * outright: rsync expands them itself on the sender, and ".*" matches "..".
+ */
+static int judge_source(const char *src, struct request *r, char *why, size_t whylen)
+{
+	struct strbuf rest = STRBUF_INIT;
+	size_t sel_len = strcspn(src, "/");
+	const char *p = src + sel_len;
+	int trailing = 0;
+
+	if (strpbrk(src, "*?[") )
+		return refuse(why, whylen, "wildcards are not accepted in restore paths: %.*s",
+			      SHOWN(src));
+	if (strlen(src) >= PATH_MAX)
+		return refuse(why, whylen, "restore path too long");
+	char sel[SNAPNAME_SIZE];
+	if (sel_len == 7 && !strncmp(src, "current", 7)) {
+		memcpy(sel, "current", 8);
+	} else if (sel_len == SNAPNAME_LEN) {
+		memcpy(sel, src, SNAPNAME_LEN);
+		sel[SNAPNAME_LEN] = '\0';
+		if (snapname_parse(sel, NULL) < 0)
+			goto bad_sel;
+	} else {
+		goto bad_sel;
+	}
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (!len)
+			break;
+		if (len == 2 && !strncmp(p, "..", 2)) {
+			sb_release(&rest);
+			return refuse(why, whylen, "restore path with '..' refused");
+		}
+		if (len > NAME_MAX) {
+			sb_release(&rest);
+			return refuse(why, whylen, "restore path component too long");
+		}
+		if (rest.len)
+			sb_addch(&rest, '/');
+		sb_add(&rest, p, len);
+		p += len;
+		trailing = *p == '/' && p[strspn(p, "/")] == '\0';
+	}
+	if (trailing && rest.len)
+		sb_addch(&rest, '/');
+	argv_push(&r->src_snap, sel);
+	argv_push(&r->src_rest, rest.buf);
+	sb_release(&rest);
+	return 0;
+bad_sel:
+	return refuse(why, whylen, "restore paths start with a snapshot name or current/, "
+		      "not %.*s", SHOWN(src));
+}
+
+static int judge_pull(size_t n, char *const words[], struct request *r,
+		      char *why, size_t whylen)
+{
+	size_t i;
+
+	r->role = ROLE_PULL;
+	if (judge_options(n, words, 3, r, why, whylen, &i) < 0)
+		return -1;
+	i++;
+	if (i >= n)
+		return refuse(why, whylen, "no path to restore given");
+	if (n - i > HS_PULL_SOURCES_MAX)
+		return refuse(why, whylen, "more than %d paths in one restore",
+			      HS_PULL_SOURCES_MAX);
+	for (; i < n; i++)
+		if (judge_source(words[i], r, why, whylen) < 0)
+			return -1;
+	for (size_t k = 1; k < r->src_snap.n; k++)
+		if (strcmp(r->src_snap.v[k], r->src_snap.v[0]))
+			return refuse(why, whylen, "one restore reads one snapshot: "
+				      "%s and %s differ", r->src_snap.v[0], r->src_snap.v[k]);
+	return 0;
 }
 
 static const char *const query_verbs[] = { "list", NULL };
@@ -485,6 +600,8 @@ int judge_command(size_t n, char *const words[], struct request *r,
 			    "queries are accepted", SHOWN(words[0]));
 	else if (n < 2 || strcmp(words[1], "--server"))
 		rc = refuse(why, whylen, "only rsync in server mode is accepted");
+	else if (n > 2 && !strcmp(words[2], "--sender"))
+		rc = judge_pull(n, words, r, why, whylen);
 	else
 		rc = judge_push(n, words, r, why, whylen);
 	if (rc < 0)
@@ -518,4 +635,26 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 	argv_push(out, "--");
 	argv_push(out, ".");
 	argv_pushf(out, "%s%s%s", p->recv_dir, r->dest[0] ? "/" : "", r->dest);
+}
+
+void build_pull_argv(const struct request *r, const struct pull_plan *p,
+		     struct argv *out)
+{
+	argv_push(out, p->rsync_path);
+	argv_push(out, "--server");
+	argv_push(out, "--sender");
+	if (r->flags[0] || r->caps[0])
+		argv_pushf(out, "-%s%s%s", r->flags, r->caps[0] ? "e" : "", r->caps);
+	for (size_t i = 0; i < r->opts.n; i++)
+		argv_push(out, r->opts.v[i]);
+	if (p->fake_super)
+		argv_push(out, "--fake-super");
+	argv_pushf(out, "--timeout=%ld", r->timeout);
+	argv_push(out, "--max-alloc=" HS_MAX_ALLOC);
+	if (p->confine_root)
+		argv_pushf(out, "--confine-root=%s", p->snapdir);
+	argv_push(out, "--");
+	argv_push(out, ".");
+	for (size_t i = 0; i < p->n_args; i++)
+		argv_push(out, p->args[i]);
 }

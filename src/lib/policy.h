@@ -19,10 +19,12 @@
 #define HS_TIMEOUT_MAX 3600       /* the largest --timeout a client may ask for */
 #define HS_MAX_ALLOC "1G"         /* rsync --max-alloc, always set by us */
 #define HS_REASON_MAX 256
+#define HS_PULL_SOURCES_MAX 16    /* paths in one restore */
 
 enum hs_role {
 	ROLE_NONE = 0,
 	ROLE_PUSH,      /* rsync --server (receiver): a backup */
+	ROLE_PULL,      /* rsync --server --sender: a restore */
 	ROLE_QUERY,     /* hindsight VERB ...: read-only query */
 };
 
@@ -36,6 +38,11 @@ struct request {
 	long timeout;          /* what goes into --timeout */
 	char *dest;            /* normalised destination inside the tree; "" = top */
 	int dry_run;           /* -n: nothing is received, nothing published */
+	/* ROLE_PULL: each source as a snapshot selector (NAME or "current")
+	 * and the rest of its path ("" = the top; "." components and one
+	 * trailing slash kept, as rsync gives them meaning) */
+	struct argv src_snap;
+	struct argv src_rest;
 	/* ROLE_QUERY */
 	struct argv query;     /* verb and its arguments */
 };
@@ -60,6 +67,20 @@ struct push_plan {
 	int fake_super;           /* not running as root */
 	int confine_root;         /* installed rsync has --confine-root */
 };
+
+/* Where a restore reads from: one snapshot, pinned as rsync's cwd. */
+struct pull_plan {
+	const char *rsync_path;   /* absolute */
+	const char *snapdir;      /* absolute path of the snapshot (for --confine-root) */
+	char *const *args;        /* source paths relative to the snapshot */
+	size_t n_args;
+	int fake_super;
+	int confine_root;
+};
+
+/* Build the exact argv to exec for an accepted restore. Caller clears *out. */
+void build_pull_argv(const struct request *r, const struct pull_plan *p,
+		     struct argv *out);
 
 /*
  * Build the exact argv to exec for an accepted push. Pure: the same

@@ -10,12 +10,17 @@
 
 pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd)
 {
-	return spawn_redirect(path, argv, envp, -1, -1, keep_fd);
+	struct spawn_opts o = SPAWN_OPTS_INIT;
+
+	o.keep_fd = keep_fd;
+	return spawn_with(path, argv, envp, &o);
 }
 
-pid_t spawn_redirect(const char *path, char *const argv[], char *const envp[],
-		     int out_fd, int err_fd, int keep_fd)
+pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
+		 const struct spawn_opts *o)
 {
+	int keep_fd = o->keep_fd;
+
 	pid_t pid = fork();
 
 	if (pid < 0)
@@ -30,7 +35,9 @@ pid_t spawn_redirect(const char *path, char *const argv[], char *const envp[],
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if ((out_fd >= 0 && dup2(out_fd, 1) < 0) || (err_fd >= 0 && dup2(err_fd, 2) < 0))
+		if ((o->out_fd >= 0 && dup2(o->out_fd, 1) < 0) ||
+		    (o->err_fd >= 0 && dup2(o->err_fd, 2) < 0) ||
+		    (o->cwd_fd >= 0 && fchdir(o->cwd_fd) < 0))
 			_exit(127);
 		if (keep_fd >= 0) {
 			/* move it to 3 and close everything above */

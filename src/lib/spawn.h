@@ -15,10 +15,19 @@
  */
 pid_t spawn(const char *path, char *const argv[], char *const envp[], int keep_fd);
 
-/* Like spawn(), with the child's stdout (and stderr) replaced by out_fd
- * (err_fd) where those are >= 0. The parent's own fds are never touched. */
-pid_t spawn_redirect(const char *path, char *const argv[], char *const envp[],
-		     int out_fd, int err_fd, int keep_fd);
+/*
+ * Like spawn(), with options; every field -1 means "as the parent has it".
+ * The parent's own fds and cwd are never touched.
+ */
+struct spawn_opts {
+	int out_fd;   /* the child's stdout */
+	int err_fd;   /* the child's stderr */
+	int keep_fd;  /* kept open in the child as fd 3 */
+	int cwd_fd;   /* the child fchdir()s here: a directory pinned by fd */
+};
+#define SPAWN_OPTS_INIT { -1, -1, -1, -1 }
+pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
+		 const struct spawn_opts *o);
 
 /*
  * Wait for pid, forwarding SIGTERM, SIGHUP and SIGINT to it. Returns the

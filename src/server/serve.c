@@ -29,6 +29,9 @@
 
 #define TRANSFER_LOG "transfer.log"
 
+/* rsync's whole environment: nothing of the client's, no LD_*, RSYNC_*, POPT* */
+char *const rsync_envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
+
 static const char *who(void)
 {
 	struct passwd *pw = getpwuid(getuid());
@@ -36,8 +39,7 @@ static const char *who(void)
 }
 
 /* One line to syslog for every decision, bounded (STYLE.md habit 12). */
-__attribute__((format(printf, 1, 2)))
-static void audit(const char *fmt, ...)
+void audit(const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -49,7 +51,7 @@ static void audit(const char *fmt, ...)
 }
 
 /* Does the installed rsync know --confine-root? Asked once per push. */
-static int rsync_has_confine_root(const char *rsync)
+int rsync_has_confine_root(const char *rsync)
 {
 	char *argv[] = { (char *)rsync, "--confine-root=/", "--version", NULL };
 	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL };
@@ -57,7 +59,9 @@ static int rsync_has_confine_root(const char *rsync)
 
 	if (devnull < 0)
 		return 0;
-	pid_t pid = spawn_redirect(rsync, argv, envp, devnull, devnull, -1);
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	so.out_fd = so.err_fd = devnull;
+	pid_t pid = spawn_with(rsync, argv, envp, &so);
 	close(devnull);
 	if (pid < 0)
 		return 0;
@@ -100,7 +104,7 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 	free(text);
 }
 
-static int refuse_cmd(const char *why, int check)
+int refuse_cmd(const char *why, int check)
 {
 	if (check)
 		printf("refuse: %s\n", why);
@@ -205,8 +209,7 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
-	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
-	pid_t pid = spawn(o->rsync, argv.v, envp, -1);
+	pid_t pid = spawn(o->rsync, argv.v, rsync_envp, -1);
 	int st = pid < 0 ? -1 : wait_child(pid, &interrupted);
 	sb_release(&recv);
 	sb_release(&log);
@@ -271,8 +274,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
 	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
 
-	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
-	pid_t pid = spawn(o->rsync, argv.v, envp, r.lockfd);
+	pid_t pid = spawn(o->rsync, argv.v, rsync_envp, r.lockfd);
 	if (pid < 0) {
 		fprintf(stderr, "hindsight-server: cannot start %s: %s\n", o->rsync, strerror(-pid));
 		goto out;
@@ -338,6 +340,10 @@ int serve_command(const char *cmd, const struct serve_opts *o)
 		code = refuse_cmd("this key may only push backups (serve --push-only)", o->check);
 	} else if (req.role == ROLE_PUSH && o->restore_only) {
 		code = refuse_cmd("this key may only restore (serve --restore-only)", o->check);
+	} else if (req.role == ROLE_PULL && o->push_only) {
+		code = refuse_cmd("this key may only push backups (serve --push-only)", o->check);
+	} else if (req.role == ROLE_PULL) {
+		code = run_pull(&req, o);
 	} else if (o->check) {
 		if (req.role == ROLE_PUSH) {
 			code = check_push(&req, o);

@@ -23,6 +23,16 @@ int serve_command(const char *cmd, const struct serve_opts *o);
 /* Answer a read-only query (words[0] is the verb) as JSON on stdout. */
 int run_query(char *const words[], size_t n, const struct serve_opts *o);
 
+/* Shared by serve.c and pull.c. */
+struct request;
+extern char *const rsync_envp[];
+void audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int rsync_has_confine_root(const char *rsync);
+int refuse_cmd(const char *why, int check);
+
+/* A restore: the sender role, reading one pinned snapshot. */
+int run_pull(const struct request *req, const struct serve_opts *o);
+
 int cmd_serve(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 
