@@ -20,28 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef RSYNC_PATH
-#define RSYNC_PATH "/usr/bin/rsync"
-#endif
-
 static const char backup_usage[] =
 	"usage: hindsight backup [--repo REPO] [--ssh CMD] [-n|--dry-run] [-v] SOURCE...\n";
-
-/* The rsync -e value that runs us as the transport, quoted for rsync's splitter. */
-static char *transport_rsh(void)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	struct strbuf sb = STRBUF_INIT;
-
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	if (strchr(self, '\''))
-		return NULL;
-	sb_addf(&sb, "'%s' __transport", self);
-	return sb_detach(&sb);
-}
 
 static int make_local_root(const char *dir)
 {
@@ -79,35 +59,6 @@ static char *absolute(const char *path)
 	return sb_detach(&sb);
 }
 
-static int read_status(const char *file)
-{
-	char *text = NULL;
-	int st = -1;
-
-	if (read_file_at(AT_FDCWD, file, 64, &text) == 0 && text[0]) {
-		char *end;
-		long v = strtol(text, &end, 10);
-		if (end != text && v >= 0 && v < 256)
-			st = (int)v;
-	}
-	free(text);
-	return st;
-}
-
-static const char *explain(int code)
-{
-	switch (code) {
-	case HS_EXIT_WARNINGS: return "completed with warnings: some files were not backed up";
-	case HS_EXIT_NOTFOUND: return "no such backup root";
-	case HS_EXIT_LOCKED: return "another backup is in progress; retry later";
-	case HS_EXIT_REFUSED: return "refused by the server";
-	case HS_EXIT_UNREACHABLE: return "server unreachable or ssh failed";
-	case HS_EXIT_NOSPACE: return "out of space on the backup server";
-	case HS_EXIT_INTERRUPTED: return "interrupted";
-	default: return "failed";
-	}
-}
-
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -122,9 +73,6 @@ int cmd_backup(int argc, char **argv)
 	int dry = 0, verbose = 0, c, code = HS_EXIT_ERROR;
 	struct repo repo;
 	struct argv cmd = ARGV_INIT;
-	char status_file[] = "/tmp/hindsight-status.XXXXXX";
-	char *rsh = NULL, **env = NULL;
-	int sfd = -1;
 
 	while ((c = getopt_long(argc, argv, "nv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -153,21 +101,7 @@ int cmd_backup(int argc, char **argv)
 			goto out;
 		}
 	}
-	rsh = transport_rsh();
-	if (!rsh) {
-		fputs("hindsight: cannot find my own program path\n", stderr);
-		goto out;
-	}
-	sfd = mkstemp(status_file);
-	if (sfd < 0) {
-		fprintf(stderr, "hindsight: cannot create a temporary file: %s\n", strerror(errno));
-		goto out;
-	}
-	close(sfd);
-	env = repo_environ(&repo, status_file);
-
-	argv_push(&cmd, RSYNC_PATH);
-	argv_push(&cmd, "-aAXH");
+	argv_push(&cmd, "-aAXHS");
 	argv_push(&cmd, "--numeric-ids");
 	argv_push(&cmd, "--delete");
 	argv_push(&cmd, "--relative");
@@ -177,7 +111,6 @@ int cmd_backup(int argc, char **argv)
 		argv_push(&cmd, "-i");
 		argv_push(&cmd, "--stats");
 	}
-	argv_pushf(&cmd, "--rsh=%s", rsh);
 	argv_push(&cmd, "--");
 	for (int i = optind; i < argc; i++) {
 		char *abs = absolute(argv[i]);
@@ -192,46 +125,14 @@ int cmd_backup(int argc, char **argv)
 		argv_push(&cmd, abs);
 		free(abs);
 	}
-	if (repo.local)
-		argv_push(&cmd, "hindsight:");
-	else if (repo.user)
-		argv_pushf(&cmd, "%s@%s:", repo.user, repo.host);
-	else
-		argv_pushf(&cmd, "%s:", repo.host);
-
-	int interrupted = 0;
-	pid_t pid = spawn(RSYNC_PATH, cmd.v, env, -1);
-	if (pid < 0) {
-		fprintf(stderr, "hindsight: cannot run %s: %s\n", RSYNC_PATH, strerror(-pid));
-		goto out;
-	}
-	int rsync_st = wait_child(pid, &interrupted);
-	int remote_st = read_status(status_file);
-
-	if (interrupted)
-		code = HS_EXIT_INTERRUPTED;
-	else if (remote_st > 0)
-		code = remote_exit(remote_st);   /* the server said what went wrong */
-	else if (rsync_st == 0 || rsync_st == 24)
-		code = HS_EXIT_OK;               /* 24: files vanished while we read */
-	else if (rsync_st == 23)
-		code = HS_EXIT_WARNINGS;
-	else if (remote_st < 0 && rsync_st != 0)
-		code = HS_EXIT_UNREACHABLE;      /* the transport never ran */
-	else
-		code = HS_EXIT_ERROR;
+	char *dest = repo_rsync_spec(&repo, "");
+	argv_push(&cmd, dest);
+	free(dest);
+	code = run_rsync(&repo, cmd.v, cmd.n);
 	if (code != HS_EXIT_OK)
 		fprintf(stderr, "hindsight: backup %s%s (exit %d)\n",
-			code == HS_EXIT_WARNINGS ? "" : "failed: ", explain(code), code);
+			code == HS_EXIT_WARNINGS ? "" : "failed: ", explain_exit(code), code);
 out:
-	if (sfd >= 0)
-		unlink(status_file);
-	if (env) {
-		for (char **e = env; *e; e++)
-			free(*e);
-		free(env);
-	}
-	free(rsh);
 	argv_clear(&cmd);
 	repo_free(&repo);
 	return code;

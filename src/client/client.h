@@ -50,11 +50,44 @@ int remote_exit(int transport_status);
  */
 int run_query(const struct repo *r, char *const words[], size_t n, size_t max, char **out);
 
-/* Shared option parsing of --repo/--ssh: argv index handling in each verb. */
+/* HINDSIGHT_REPO, or NULL. */
 const char *default_repo(void);
+
+struct snaplist;
+/* The repo's snapshots, oldest first (via `hindsight list`). Returns an exit code. */
+int fetch_snapshots(const struct repo *r, struct snaplist *out);
+
+/*
+ * Resolve a time expression (timespec.h; NULL = latest) against the repo's
+ * snapshots and say which one on stderr. Returns 0, or an exit code after
+ * printing why: 2 for an expression we do not understand, 10 for no
+ * snapshot at that time or an ambiguous prefix.
+ */
+int pick_snapshot(const struct repo *r, const char *spec, char name[20]);
+
+/*
+ * Map a local path (absolute, or relative to the current directory) to its
+ * path inside a snapshot, which mirrors absolute paths: "/home/me/x" ->
+ * "home/me/x", "/" -> "". Symlinks are not resolved. Caller frees; NULL if
+ * the current directory cannot be found.
+ */
+char *snapshot_path(const char *local);
+
+/* "host:PATH" as rsync should name PATH on the repo's server. Caller frees. */
+char *repo_rsync_spec(const struct repo *r, const char *path);
+
+/*
+ * Run the local rsync with args (after its own path and --rsh) against the
+ * repo, and map what happened to our exit codes (see rsync.c).
+ */
+int run_rsync(const struct repo *r, char *const args[], size_t n);
+
+/* A few words for an exit code, for "hindsight: backup failed: ..." lines. */
+const char *explain_exit(int code);
 
 int cmd_backup(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_transport(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 static const struct verb verbs[] = {
 	{ "backup", cmd_backup, "push SOURCE... to the repository as a new snapshot" },
 	{ "list", cmd_list, "list the snapshots, oldest first" },
+	{ "restore", cmd_restore, "bring PATH... back as of a time (default: latest)" },
 	{ "__transport", cmd_transport, NULL },
 };
 
