@@ -258,7 +258,7 @@ static enum verdict parse_relative(const char *p, time_t now, time_t *out)
 		p++;
 	wlen = (size_t)(p - word);
 	if (!wlen)
-		return *p ? V_SYNTAX : V_UNIT;
+		return V_SYNTAX;   /* a bare number: the hint shows 3d */
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strlen(units[i].name) == wlen && !memcmp(units[i].name, word, wlen))
 			u = &units[i];

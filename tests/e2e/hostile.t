@@ -30,7 +30,7 @@ a shell command: /bin/sh -c id	/bin/sh -c id	/bin/sh
 an interactive bash: bash -i	bash -i	bash
 scp upload: scp -t /tmp	scp -t /tmp	scp
 scp download: scp -f /etc/passwd	scp -f /etc/passwd	scp
-rsync sender reading /etc/passwd	rsync --server --sender -logDtpre.iLsfxCIvu . /etc/passwd	--sender
+rsync sender reading /etc/passwd	rsync --server --sender -logDtpre.iLsfxCIvu . /etc/passwd	/etc/passwd
 rsync --daemon	rsync --server --daemon .	--daemon
 rsync --rsh=x	$R --rsh=x . .	--rsh
 rsync -e outside the capability block	rsync --server -e x . .	-e
