@@ -202,7 +202,7 @@ int cmd_restore(int argc, char **argv)
 		fputs(restore_usage, stderr);
 		return HS_EXIT_USAGE;
 	}
-	o.progress = isatty(2);
+	o.progress = isatty(1);   /* rsync draws its progress on stdout */
 	if ((code = repo_parse(spec, ssh, &repo)) != 0)
 		return code;
 	if ((code = pick_snapshot(&repo, at, name)) != 0)
