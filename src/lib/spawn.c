@@ -51,6 +51,8 @@ pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
 		} else {
 			close_from(3);
 		}
+		if (o->pre_exec && o->pre_exec(o->pre_exec_arg) < 0)
+			_exit(127);
 		if (strchr(path, '/'))
 			execve(path, argv, envp);
 		else

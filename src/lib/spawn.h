@@ -24,8 +24,12 @@ struct spawn_opts {
 	int err_fd;   /* the child's stderr */
 	int keep_fd;  /* kept open in the child as fd 3 */
 	int cwd_fd;   /* the child fchdir()s here: a directory pinned by fd */
+	/* run in the child last thing before execve; a negative return makes
+	 * the child exit 127 without exec (fail closed) */
+	int (*pre_exec)(void *arg);
+	void *pre_exec_arg;
 };
-#define SPAWN_OPTS_INIT { -1, -1, -1, -1 }
+#define SPAWN_OPTS_INIT { -1, -1, -1, -1, NULL, NULL }
 pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
 		 const struct spawn_opts *o);
 

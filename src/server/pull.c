@@ -9,6 +9,7 @@
 #include "server.h"
 #include "../lib/cmdsplit.h"
 #include "../lib/exitcodes.h"
+#include "../lib/landlock.h"
 #include "../lib/policy.h"
 #include "../lib/root.h"
 #include "../lib/snappath.h"
@@ -124,8 +125,12 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 		goto out;
 	}
 	audit("verdict=allow role=restore root=%s snapshot=%s paths=%zu", r.path, name, args.n);
+	struct ll_plan ll = { .role = LL_PULL, .snapdir = snapdir.buf };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.cwd_fd = snapfd;
+	so.pre_exec = confine_rsync;
+	so.pre_exec_arg = &ll;
+	warn_if_no_landlock();
 	pid_t pid = spawn_with(o->rsync, argv.v, rsync_envp, &so);
 	if (pid < 0) {
 		fprintf(stderr, "hindsight-server: cannot start %s: %s\n", o->rsync, strerror(-pid));

@@ -7,6 +7,7 @@
 #include "../lib/cmdsplit.h"
 #include "../lib/exitcodes.h"
 #include "../lib/fsops.h"
+#include "../lib/landlock.h"
 #include "../lib/policy.h"
 #include "../lib/root.h"
 #include "../lib/spawn.h"
@@ -48,6 +49,27 @@ void audit(const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	syslog(LOG_INFO, "user=%s %.900s", who(), buf);
+}
+
+int confine_rsync(void *arg)
+{
+	int rc = landlock_confine(arg);
+
+	if (rc < 0) {
+		/* we are the child: stderr is the client's, syslog is ours */
+		fprintf(stderr, "hindsight-server: cannot confine rsync with Landlock: %s\n",
+			strerror(-rc));
+		syslog(LOG_ERR, "landlock: cannot confine rsync: %s", strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+void warn_if_no_landlock(void)
+{
+	if (landlock_abi() == 0)
+		syslog(LOG_WARNING, "landlock: this kernel has no Landlock; rsync runs "
+		       "confined by its argv alone");
 }
 
 /* Does the installed rsync know --confine-root? Asked once per push. */
@@ -209,7 +231,13 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
-	pid_t pid = spawn(o->rsync, argv.v, rsync_envp, -1);
+	/* a dry run writes nothing: no writable tree at all */
+	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = NULL };
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	so.pre_exec = confine_rsync;
+	so.pre_exec_arg = &ll;
+	warn_if_no_landlock();
+	pid_t pid = spawn_with(o->rsync, argv.v, rsync_envp, &so);
 	int st = pid < 0 ? -1 : wait_child(pid, &interrupted);
 	sb_release(&recv);
 	sb_release(&log);
@@ -268,13 +296,23 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		goto out;
 	}
 	link_bases(&r, &bases);
-	unlinkat(r.metafd, TRANSFER_LOG, 0);
+	/* made here so the confined rsync only appends to it */
+	int lfd = openat(r.metafd, TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+			 O_CLOEXEC, 0600);
+	if (lfd >= 0)
+		close(lfd);
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
 	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
 
-	pid_t pid = spawn(o->rsync, argv.v, rsync_envp, r.lockfd);
+	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf };
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	so.keep_fd = r.lockfd;
+	so.pre_exec = confine_rsync;
+	so.pre_exec_arg = &ll;
+	warn_if_no_landlock();
+	pid_t pid = spawn_with(o->rsync, argv.v, rsync_envp, &so);
 	if (pid < 0) {
 		fprintf(stderr, "hindsight-server: cannot start %s: %s\n", o->rsync, strerror(-pid));
 		goto out;

@@ -29,6 +29,11 @@ extern char *const rsync_envp[];
 void audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int rsync_has_confine_root(const char *rsync);
 int refuse_cmd(const char *why, int check);
+struct ll_plan;
+/* spawn_opts.pre_exec for rsync: Landlock per the plan (landlock.h). */
+int confine_rsync(void *ll_plan);
+/* Log once per invocation if the kernel has no Landlock. */
+void warn_if_no_landlock(void);
 
 /* A restore: the sender role, reading one pinned snapshot. */
 int run_pull(const struct request *req, const struct serve_opts *o);
