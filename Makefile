@@ -20,11 +20,14 @@ ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -D_FORTIFY_SOURCE=2 -fstack
              -include $(O)/config.h $(shell pkg-config --cflags $(PKGS))
 LDLIBS    = $(shell pkg-config --libs $(PKGS))
 ifeq ($(SAN),1)
-ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_CFLAGS += -DHS_SANITIZE -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=address,undefined
 endif
 
-LIB_SRC    = $(wildcard src/lib/*.c)
+LIB_SRC    = $(filter-out src/lib/sanitize.c,$(wildcard src/lib/*.c))
+# linked directly, not from the archive: the sanitizer runtime's weak
+# default would otherwise win and the object never be pulled in
+SAN_OBJ    = $(if $(filter 1,$(SAN)),$(O)/src/lib/sanitize.o)
 SERVER_SRC = $(wildcard src/server/*.c)
 CLIENT_SRC = $(wildcard src/client/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
@@ -51,15 +54,15 @@ $(O)/%.o: %.c $(O)/config.h $(wildcard src/lib/*.h src/server/*.h src/client/*.h
 $(O)/libhindsight.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(O)/hindsight-server: $(SERVER_OBJ) $(O)/libhindsight.a
+$(O)/hindsight-server: $(SERVER_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/hindsight: $(CLIENT_OBJ) $(O)/libhindsight.a
+$(O)/hindsight: $(CLIENT_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(O)/libhindsight.a $(O)/config.h
+$(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight.a $(O)/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 # Every binary runs even when one fails; the target fails if any did.
 unit: $(UNIT_BIN)

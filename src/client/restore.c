@@ -73,7 +73,8 @@ static int restore_one(const struct repo *r, const char *name, const char *rel,
 	int code, exists = lstat(target, &tst) == 0;
 
 	split_path(target, &dir, &base);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	/* a dry run does not create --to DIR; rsync -n copes with its absence */
+	if (!(o->dry_run && o->to) && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		fprintf(stderr, "hindsight: cannot restore to %s: %s is not a directory "
 			"(restore it first, or use --to DIR)\n", target, dir);
 		code = HS_EXIT_NOTFOUND;

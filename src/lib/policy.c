@@ -1,7 +1,9 @@
 #include "policy.h"
 #include "snapname.h"
+#include "snappath.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +74,7 @@ enum argkind {
 	A_ICONV,    /* charset names */
 	A_LOGFMT,   /* one of rsync's own --log-format values */
 	A_STDIN,    /* only "-": the list comes over the connection */
+	A_WINDOW,   /* -1 or a decimal number */
 };
 
 enum action {
@@ -131,7 +134,7 @@ static const struct longopt long_opts[] = {
 	KEEP_PUSH("max-delete", A_UINT, pull_senseless),
 	KEEP("min-size", A_SIZE),
 	KEEP("max-size", A_SIZE),
-	KEEP("modify-window", A_UINT),
+	KEEP("modify-window", A_WINDOW),
 	KEEP("bwlimit", A_SIZE),
 	KEEP("compress-level", A_UINT),
 	KEEP("compress-choice", A_WORD),
@@ -297,6 +300,8 @@ static int check_value(enum argkind kind, const char *v)
 		       !strcmp(v, "%o") || !strcmp(v, "X");
 	case A_STDIN:
 		return !strcmp(v, "-");
+	case A_WINDOW:
+		return !strcmp(v, "-1") || (all_in(v, digits) && strlen(v) <= 10);
 	}
 	return 0;
 }
@@ -486,6 +491,8 @@ static int judge_push(size_t n, char *const words[], struct request *r,
 /*
  * One restore source: "NAME/rest" or "current/rest". Wildcards are refused
  * outright: rsync expands them itself on the sender, and ".*" matches "..".
+ * The rest goes to rsync normalised: no empty or "." components (so no
+ * rsync -R "/./" anchor), ".." refused, a trailing slash kept.
  */
 static int judge_source(const char *src, struct request *r, char *why, size_t whylen)
 {
@@ -523,6 +530,13 @@ static int judge_source(const char *src, struct request *r, char *why, size_t wh
 		if (len > NAME_MAX) {
 			sb_release(&rest);
 			return refuse(why, whylen, "restore path component too long");
+		}
+		if (len == 1 && p[0] == '.') {
+			/* "evil/." would make rsync follow a symlink the walk saw
+			 * as the last component: it means "evil/", and is checked so */
+			p += len;
+			trailing = p[strspn(p, "/")] == '\0';
+			continue;
 		}
 		if (rest.len)
 			sb_addch(&rest, '/');
@@ -565,20 +579,73 @@ static int judge_pull(size_t n, char *const words[], struct request *r,
 	return 0;
 }
 
-static const char *const query_verbs[] = { "list", NULL };
+/*
+ * The read-only queries and their arguments: a snapshot is an exact name or
+ * "current" (times are resolved by the client, which knows the user's
+ * zone); a path lies inside a snapshot, is normalised here (a leading '/'
+ * dropped) and may not contain "..". Each verb takes an exact number of
+ * arguments.
+ */
+enum qarg { Q_SNAP, Q_PATH };
+
+static const struct query_verb {
+	const char *name;
+	size_t min, max;
+	enum qarg args[3];
+	const char *synopsis;
+} query_verbs[] = {
+	{ "list", 0, 0, { Q_PATH }, "" },
+	{ "status", 0, 0, { Q_PATH }, "" },
+	{ "versions", 1, 1, { Q_PATH }, "PATH" },
+	{ "ls", 2, 2, { Q_SNAP, Q_PATH }, "SNAPSHOT PATH" },
+	{ "diff", 2, 3, { Q_SNAP, Q_SNAP, Q_PATH }, "SNAPSHOT_A SNAPSHOT_B [PATH]" },
+};
+
+static int judge_query_arg(enum qarg kind, const char *arg, struct request *r,
+			   char *why, size_t whylen)
+{
+	char *norm = NULL;
+	int rc;
+
+	if (kind == Q_SNAP) {
+		if (strcmp(arg, "current") && snapname_parse(arg, NULL) < 0)
+			return refuse(why, whylen, "a snapshot is named YYYY_MM_DD_HH_MM_SS "
+				      "or current, not %.*s", SHOWN(arg));
+		argv_push(&r->query, arg);
+		return 0;
+	}
+	rc = snap_normalise(arg, &norm);
+	if (rc == -EINVAL)
+		return refuse(why, whylen, "path with '..' refused");
+	if (rc < 0)
+		return refuse(why, whylen, "path too long");
+	argv_push(&r->query, norm);
+	free(norm);
+	return 0;
+}
 
 static int judge_query(size_t n, char *const words[], struct request *r,
 		       char *why, size_t whylen)
 {
 	if (n < 2)
 		return refuse(why, whylen, "hindsight: no query verb given");
-	for (size_t v = 0; query_verbs[v]; v++) {
-		if (strcmp(words[1], query_verbs[v]))
+	for (size_t v = 0; v < sizeof(query_verbs) / sizeof(query_verbs[0]); v++) {
+		const struct query_verb *q = &query_verbs[v];
+		size_t nargs = n - 2;
+
+		if (strcmp(words[1], q->name))
 			continue;
-		if (n > 2)
-			return refuse(why, whylen, "hindsight %s takes no arguments", words[1]);
-		r->role = ROLE_QUERY;
+		if (nargs < q->min || nargs > q->max) {
+			if (q->max == 0)
+				return refuse(why, whylen, "hindsight %s takes no arguments", q->name);
+			return refuse(why, whylen, "wrong number of arguments: usage is "
+				      "hindsight %s %s", q->name, q->synopsis);
+		}
 		argv_push(&r->query, words[1]);
+		for (size_t i = 0; i < nargs; i++)
+			if (judge_query_arg(q->args[i], words[2 + i], r, why, whylen) < 0)
+				return -1;
+		r->role = ROLE_QUERY;
 		return 0;
 	}
 	return refuse(why, whylen, "unknown query verb %.*s", SHOWN(words[1]));
@@ -619,6 +686,18 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 		argv_pushf(out, "-%s%s%s", r->flags, r->caps[0] ? "e" : "", r->caps);
 	for (size_t i = 0; i < r->opts.n; i++)
 		argv_push(out, r->opts.v[i]);
+	/*
+	 * rsync compares whole seconds by default, so a same-size edit within
+	 * the second a file was backed up would be linked to the old inode
+	 * and never stored. Nanoseconds, unless the client chose a window
+	 * (a FAT source needs one).
+	 */
+	int window = 0;
+	for (size_t i = 0; i < r->opts.n; i++)
+		if (!strncmp(r->opts.v[i], "--modify-window=", 16))
+			window = 1;
+	if (!window)
+		argv_push(out, "--modify-window=-1");
 	for (size_t i = 0; i < p->n_link_dests; i++)
 		argv_pushf(out, "--link-dest=%s%s%s", p->link_dests[i],
 			   r->dest[0] ? "/" : "", r->dest);

@@ -39,8 +39,8 @@ struct request {
 	char *dest;            /* normalised destination inside the tree; "" = top */
 	int dry_run;           /* -n: nothing is received, nothing published */
 	/* ROLE_PULL: each source as a snapshot selector (NAME or "current")
-	 * and the rest of its path ("" = the top; "." components and one
-	 * trailing slash kept, as rsync gives them meaning) */
+	 * and the rest of its path ("" = the top; normalised, with a trailing
+	 * slash kept, since rsync gives it meaning) */
 	struct argv src_snap;
 	struct argv src_rest;
 	/* ROLE_QUERY */

@@ -356,6 +356,14 @@ HS_CLIENT="$SCRATCH/bin/hindsight"
 
 HS_ACCOUNTS=()
 HS_BG_PIDS=()
+HS_AT_CLEANUP=()
+
+# at_cleanup CMD: a shell command (one string) to run at exit, after the
+# test accounts are gone and before the scratch directory is removed, such
+# as unmounting a file system the test mounted below it. The last one
+# registered runs first.
+at_cleanup() { HS_AT_CLEANUP=("$1" ${HS_AT_CLEANUP[@]+"${HS_AT_CLEANUP[@]}"}); }
+
 SSHD_PIDFILE="$SCRATCH/sshd/sshd.pid"
 SSHD_LOG=
 SSHD_PORT=
@@ -401,6 +409,9 @@ _t_cleanup() {
 		else
 			userdel -r "$u" >/dev/null 2>&1 || userdel -f -r "$u" >/dev/null 2>&1
 		fi || diag "could not remove account $u"
+	done
+	for i in ${HS_AT_CLEANUP[@]+"${HS_AT_CLEANUP[@]}"}; do
+		eval "$i" || diag "cleanup step failed: $i"
 	done
 	if [ "${HS_KEEP_SCRATCH:-0}" = 1 ]; then
 		diag "scratch kept in $SCRATCH"

@@ -132,6 +132,10 @@ static struct policy_row rows[] = {
 		PUSH "--max-delete 5 . x", "x", 0, "-logDtpr" CAPS, "--max-delete=5"),
 	ALLOWED("accepts -- before the dot",
 		PUSH "--delete -- . x", "x", 0, "-logDtpr" CAPS, "--delete"),
+	ALLOWED("accepts --modify-window=-1, nanosecond mtime comparison",
+		PUSH "--modify-window=-1 . x", "x", 0, "-logDtpr" CAPS, "--modify-window=-1"),
+	ALLOWED("keeps a client's coarser --modify-window instead of the server's -1",
+		PUSH "--modify-window=1 . x", "x", 0, "-logDtpr" CAPS, "--modify-window=1"),
 	ALLOWED("accepts --timeout but passes on only its own",
 		PUSH "--timeout=60 . x", "x", 0, "-logDtpr" CAPS, ""),
 	ALLOWED("accepts client --fake-super and --max-alloc but does not keep them",
@@ -226,6 +230,8 @@ static struct policy_row rows[] = {
 	REFUSED("refuses rsync as a client", "rsync -av /etc host:", "only rsync in server mode"),
 	REFUSED("refuses a shell command in --bwlimit", PUSH "--bwlimit=1\\;id . x",
 		"bad value for --bwlimit"),
+	REFUSED("refuses a negative --modify-window other than -1",
+		PUSH "--modify-window=-2 . x", "--modify-window"),
 	REFUSED("refuses a non-number --timeout", PUSH "--timeout=abc . x",
 		"bad value for --timeout"),
 	REFUSED("refuses a negative --timeout", PUSH "--timeout=-1 . x",
@@ -306,6 +312,9 @@ static void expected_argv(const struct policy_row *row, long timeout, struct arg
 	for (char *save = NULL, *w = strtok_r(kept, " ", &save); w;
 	     w = strtok_r(NULL, " ", &save))
 		argv_push(out, w);
+	/* the server compares mtimes to the nanosecond unless the client chose */
+	if (!strstr(row->kept, "--modify-window="))
+		argv_push(out, "--modify-window=-1");
 	for (size_t i = 0; i < full_plan.n_link_dests; i++)
 		argv_pushf(out, "--link-dest=%s%s%s", bases[i], slash, row->dest);
 	argv_push(out, "--fake-super");
@@ -471,6 +480,121 @@ static void query_list_is_a_read_only_query(void **state)
 	request_free(&r);
 }
 
+/*
+ * The read-only queries: each verb with its exact number of arguments, a
+ * snapshot as an exact name or "current", paths normalised and never with
+ * "..". want is the query argv the server acts on, words joined by '|'.
+ */
+struct query_row {
+	const char *name;
+	const char *cmd;
+	enum verdict verdict;
+	const char *want;       /* ALLOW: verb|arg|arg; REFUSE: in the reason */
+};
+
+#define Q_OK(name, cmd, want) { name, cmd, ALLOW, want }
+#define Q_NO(name, cmd, reason) { name, cmd, REFUSE, reason }
+#define SNAP "2026_11_29_09_00_03"
+
+static const struct query_row query_rows[] = {
+	Q_OK("allows list", "hindsight list", "list"),
+	Q_OK("allows status", "hindsight status", "status"),
+	Q_OK("allows versions of an absolute path, dropping the leading /",
+	     "hindsight versions /home/me/report.odt", "versions|home/me/report.odt"),
+	Q_OK("allows versions of a relative path", "hindsight versions etc/app.conf",
+	     "versions|etc/app.conf"),
+	Q_OK("normalises // and /./ in a versions path",
+	     "hindsight versions //home/./me//x/", "versions|home/me/x"),
+	Q_OK("allows versions of the top", "hindsight versions /", "versions|"),
+	Q_OK("allows ls of current at the top", "hindsight ls current /", "ls|current|"),
+	Q_OK("allows ls of a snapshot by exact name", "hindsight ls " SNAP " /etc",
+	     "ls|" SNAP "|etc"),
+	Q_OK("keeps a path with escaped spaces as one argument",
+	     "hindsight ls current /home/me/my\\ docs", "ls|current|home/me/my docs"),
+	Q_OK("keeps a path with shell characters as plain bytes",
+	     "hindsight ls current /x/\\$\\(id\\)\\;\\*", "ls|current|x/$(id);*"),
+	Q_OK("allows a name that only starts with two dots",
+	     "hindsight ls current /x/..y", "ls|current|x/..y"),
+	Q_OK("allows diff of two snapshots", "hindsight diff " SNAP " current",
+	     "diff|" SNAP "|current"),
+	Q_OK("allows diff of two snapshots below a path",
+	     "hindsight diff " SNAP " current /home/me/", "diff|" SNAP "|current|home/me"),
+	Q_NO("refuses list with an argument", "hindsight list extra",
+	     "hindsight list takes no arguments"),
+	Q_NO("refuses status with an argument", "hindsight status /", "hindsight status takes no arguments"),
+	Q_NO("refuses versions without a path", "hindsight versions",
+	     "usage is hindsight versions PATH"),
+	Q_NO("refuses versions with two paths", "hindsight versions /a /b",
+	     "usage is hindsight versions PATH"),
+	Q_NO("refuses ls without a path", "hindsight ls current",
+	     "usage is hindsight ls SNAPSHOT PATH"),
+	Q_NO("refuses ls with three arguments", "hindsight ls current /a /b",
+	     "usage is hindsight ls SNAPSHOT PATH"),
+	Q_NO("refuses diff with one snapshot", "hindsight diff current",
+	     "usage is hindsight diff SNAPSHOT_A SNAPSHOT_B [PATH]"),
+	Q_NO("refuses diff with four arguments", "hindsight diff current current /a /b",
+	     "usage is hindsight diff"),
+	Q_NO("refuses versions ../x", "hindsight versions ../x", "'..'"),
+	Q_NO("refuses versions of a/../../x", "hindsight versions /a/../../x", "'..'"),
+	Q_NO("refuses ls current ../../etc", "hindsight ls current ../../etc", "'..'"),
+	Q_NO("refuses diff current current ../x", "hindsight diff current current ../x", "'..'"),
+	Q_NO("refuses ls of inprogress", "hindsight ls inprogress x", "not inprogress"),
+	Q_NO("refuses ls of .hindsight", "hindsight ls .hindsight x", "not .hindsight"),
+	Q_NO("refuses a snapshot given as a path", "hindsight ls current/.. x",
+	     "YYYY_MM_DD_HH_MM_SS or current"),
+	Q_NO("refuses another account's root as the snapshot",
+	     "hindsight ls /home/other/current x", "YYYY_MM_DD_HH_MM_SS or current"),
+	Q_NO("refuses ../other/current as the snapshot",
+	     "hindsight ls ../other/current x", "YYYY_MM_DD_HH_MM_SS or current"),
+	Q_NO("refuses a time expression as the snapshot (the client resolves times)",
+	     "hindsight ls yesterday /", "YYYY_MM_DD_HH_MM_SS or current"),
+	Q_NO("refuses an impossible snapshot name", "hindsight ls 2026_02_30_00_00_00 /",
+	     "YYYY_MM_DD_HH_MM_SS or current"),
+	Q_NO("refuses inprogress as diff's second snapshot",
+	     "hindsight diff current inprogress", "not inprogress"),
+	Q_NO("refuses a component longer than NAME_MAX", "hindsight versions /"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaa", "path too long"),
+	Q_NO("refuses an unknown verb", "hindsight frob", "unknown query verb frob"),
+	Q_NO("refuses restore as a query verb", "hindsight restore /x", "unknown query verb restore"),
+	Q_NO("refuses a verb in capitals", "hindsight LIST", "unknown query verb LIST"),
+	Q_NO("refuses a query with no verb", "hindsight", "no query verb"),
+};
+
+#define N_QUERY_ROWS (sizeof(query_rows) / sizeof(query_rows[0]))
+
+static void run_query_row(void **state)
+{
+	const struct query_row *row = *state;
+	struct request r;
+	char why[HS_REASON_MAX] = "";
+	int rc = judge_string(row->cmd, &r, why, sizeof(why));
+
+	if (row->verdict == REFUSE) {
+		if (rc != -1) {
+			request_free(&r);
+			fail_msg("allowed, want refused with \"%s\"", row->want);
+		}
+		if (!strstr(why, row->want))
+			fail_msg("reason \"%s\" does not contain \"%s\"", why, row->want);
+		assert_null(strchr(why, '\n'));
+		assert_int_equal(r.role, ROLE_NONE);
+		assert_int_equal(r.query.n, 0);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("refused: %s", why);
+	assert_int_equal(r.role, ROLE_QUERY);
+	struct strbuf got = STRBUF_INIT;
+	for (size_t i = 0; i < r.query.n; i++)
+		sb_addf(&got, "%s%s", i ? "|" : "", r.query.v[i]);
+	assert_string_equal(got.buf, row->want);
+	sb_release(&got);
+	request_free(&r);
+}
+
 static void a_refusal_quotes_at_most_64_bytes_of_what_the_client_sent(void **state)
 {
 	(void)state;
@@ -520,7 +644,7 @@ static void push_argv_with_bases_fake_super_confinement_and_log_is_exact(void **
 	struct argv got = ARGV_INIT;
 	static const char *const want[] = {
 		"/usr/bin/rsync", "--server", "-lHogDtpAXrRe.iLsfxCIvu",
-		"--delete", "--numeric-ids", "--log-format=%i",
+		"--delete", "--numeric-ids", "--log-format=%i", "--modify-window=-1",
 		"--link-dest=/srv/b/2026_11_29_09_00_03/sub/dir",
 		"--link-dest=/srv/b/.hindsight/resume/1/sub/dir",
 		"--fake-super", "--timeout=120", "--max-alloc=1G",
@@ -544,6 +668,7 @@ static void push_argv_for_the_top_links_against_the_bases_themselves(void **stat
 	struct push_plan plan = full_plan;
 	static const char *const want[] = {
 		"/opt/rsync/bin/rsync", "--server", "-logDtprze.iLsfxCIvu", "--delete",
+		"--modify-window=-1",
 		"--link-dest=/srv/b/2026_11_29_09_00_03",
 		"--link-dest=/srv/b/.hindsight/resume/1",
 		"--timeout=3600", "--max-alloc=1G",
@@ -565,7 +690,7 @@ static void push_argv_of_a_first_push_has_no_link_dest(void **state)
 	struct argv got = ARGV_INIT;
 	struct push_plan plan = full_plan;
 	static const char *const want[] = {
-		"/usr/bin/rsync", "--server", "-logDtpre.iLsfxCIvu",
+		"/usr/bin/rsync", "--server", "-logDtpre.iLsfxCIvu", "--modify-window=-1",
 		"--fake-super", "--timeout=3600", "--max-alloc=1G",
 		"--confine-root=/srv/b",
 		"--", ".", "/srv/b/inprogress/x", NULL,
@@ -591,7 +716,8 @@ static void a_destination_with_a_space_stays_one_argv_word(void **state)
 	assert_string_equal(got.v[got.n - 3], "--");
 	assert_string_equal(got.v[got.n - 2], ".");
 	assert_string_equal(got.v[got.n - 1], "/srv/b/inprogress/my docs/a ;b");
-	assert_string_equal(got.v[3], "--link-dest=/srv/b/2026_11_29_09_00_03/my docs/a ;b");
+	assert_string_equal(got.v[3], "--modify-window=-1");
+	assert_string_equal(got.v[4], "--link-dest=/srv/b/2026_11_29_09_00_03/my docs/a ;b");
 	argv_clear(&got);
 }
 
@@ -713,6 +839,14 @@ int main(void)
 	failed = _cmocka_run_group_tests("allowlist table", table, N_ROWS, NULL, NULL);
 	failed += cmocka_run_group_tests_name("timeouts, queries and rsync's argv",
 					      tests, NULL, NULL);
+	free(table);
+	table = xcalloc(N_QUERY_ROWS, sizeof(*table));
+	for (size_t i = 0; i < N_QUERY_ROWS; i++) {
+		table[i].name = query_rows[i].name;
+		table[i].test_func = run_query_row;
+		table[i].initial_state = (void *)&query_rows[i];
+	}
+	failed += _cmocka_run_group_tests("query verbs", table, N_QUERY_ROWS, NULL, NULL);
 	free(table);
 	return failed ? 1 : 0;
 }
