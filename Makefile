@@ -19,6 +19,9 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
              -include $(O)/config.h $(shell pkg-config --cflags $(PKGS))
 LDLIBS    = $(shell pkg-config --libs $(PKGS))
+ifeq ($(TEST_HOOKS),1)
+ALL_CFLAGS += -DHS_TEST_HOOKS
+endif
 ifeq ($(SAN),1)
 ALL_CFLAGS += -DHS_SANITIZE -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=address,undefined

@@ -14,8 +14,8 @@
 
 #include "util.h"
 
-#define HS_CMD_MAX 65536   /* longest command accepted, in bytes */
-#define HS_ARGS_MAX 512    /* most words accepted */
+#define HS_CMD_MAX 8192    /* longest command accepted, in bytes */
+#define HS_ARGS_MAX 64     /* most words accepted */
 
 /*
  * Split cmd into out (which must be empty). Returns 0, or -1 with *why set

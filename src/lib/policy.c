@@ -75,6 +75,8 @@ enum argkind {
 	A_LOGFMT,   /* one of rsync's own --log-format values */
 	A_STDIN,    /* only "-": the list comes over the connection */
 	A_WINDOW,   /* -1 or a decimal number */
+	A_LEVEL,    /* a compression level, 0 to 22 (zstd's highest) */
+	A_BLOCK,    /* a block size in bytes, at most rsync's 131072 */
 };
 
 enum action {
@@ -136,11 +138,11 @@ static const struct longopt long_opts[] = {
 	KEEP("max-size", A_SIZE),
 	KEEP("modify-window", A_WINDOW),
 	KEEP("bwlimit", A_SIZE),
-	KEEP("compress-level", A_UINT),
+	KEEP("compress-level", A_LEVEL),
 	KEEP("compress-choice", A_WORD),
 	KEEP("checksum-choice", A_WORD),
 	KEEP("checksum-seed", A_UINT),
-	KEEP("block-size", A_SIZE),
+	KEEP("block-size", A_BLOCK),
 	KEEP("old-compress", A_NONE),
 	KEEP("new-compress", A_NONE),
 	KEEP("stats", A_NONE),
@@ -302,6 +304,10 @@ static int check_value(enum argkind kind, const char *v)
 		return !strcmp(v, "-");
 	case A_WINDOW:
 		return !strcmp(v, "-1") || (all_in(v, digits) && strlen(v) <= 10);
+	case A_LEVEL:
+		return all_in(v, digits) && strlen(v) <= 2 && atoi(v) <= 22;
+	case A_BLOCK:
+		return all_in(v, digits) && strlen(v) <= 6 && atol(v) <= 131072;
 	}
 	return 0;
 }

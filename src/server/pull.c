@@ -113,7 +113,7 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 		.args = args.v,
 		.n_args = args.n,
 		.fake_super = geteuid() != 0,
-		.confine_root = rsync_has_confine_root(o->rsync),
+		.confine_root = rsync_probe(o->rsync)->confine_root,
 	};
 	build_pull_argv(req, &plan, &argv);
 	if (o->check) {
@@ -124,6 +124,7 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 		code = HS_EXIT_OK;
 		goto out;
 	}
+	TEST_HOOK_ARGV(&argv);
 	audit("verdict=allow role=restore root=%s snapshot=%s paths=%zu", r.path, name, args.n);
 	struct ll_plan ll = { .role = LL_PULL, .snapdir = snapdir.buf };
 	struct spawn_opts so = SPAWN_OPTS_INIT;

@@ -72,24 +72,61 @@ void warn_if_no_landlock(void)
 		       "confined by its argv alone");
 }
 
-/* Does the installed rsync know --confine-root? Asked once per push. */
-int rsync_has_confine_root(const char *rsync)
+/*
+ * What the installed rsync is: its version (from the first line of
+ * --help, "rsync  version 3.5.0  protocol version 32") and whether it has
+ * --confine-root. Asked once per invocation.
+ */
+const struct rsync_info *rsync_probe(const char *rsync)
 {
-	char *argv[] = { (char *)rsync, "--confine-root=/", "--version", NULL };
-	char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL };
-	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), st = 0;
+	static struct rsync_info info;
+	static int probed;
+	char *argv[] = { (char *)rsync, "--help", NULL };
+	struct strbuf out = STRBUF_INIT;
+	int pfd[2], devnull, st = 0;
 
-	if (devnull < 0)
-		return 0;
+	if (probed)
+		return &info;
+	probed = 1;
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		if (devnull >= 0)
+			close(devnull);
+		return &info;
+	}
 	struct spawn_opts so = SPAWN_OPTS_INIT;
-	so.out_fd = so.err_fd = devnull;
-	pid_t pid = spawn_with(rsync, argv, envp, &so);
+	so.out_fd = pfd[1];
+	so.err_fd = devnull;
+	pid_t pid = spawn_with(rsync, argv, rsync_envp, &so);
+	close(pfd[1]);
 	close(devnull);
-	if (pid < 0)
-		return 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (pid > 0) {
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(pfd[0], buf, sizeof(buf))) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 || out.len > (1 << 20))
+				break;
+			sb_add(&out, buf, (size_t)n);
+		}
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(pfd[0]);
+	const char *v = strstr(out.buf, "version ");
+	if (v && sscanf(v + 8, "%d.%d.%d", &info.major, &info.minor, &info.patch) >= 2)
+		info.found = 1;
+	info.confine_root = strstr(out.buf, "--confine-root") != NULL;
+	sb_release(&out);
+	return &info;
+}
+
+/* rsync older than 3.4.3 has the 2025 CVEs: refuse to run it at all. */
+static int rsync_too_old(const struct rsync_info *ri)
+{
+	long v = ri->major * 10000L + ri->minor * 100L + ri->patch;
+	return !ri->found || v < 30403;
 }
 
 /*
@@ -166,7 +203,7 @@ static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 	p->rsync_path = o->rsync;
 	p->root = r->path;
 	p->fake_super = geteuid() != 0;
-	p->confine_root = rsync_has_confine_root(o->rsync);
+	p->confine_root = rsync_probe(o->rsync)->confine_root;
 	if (req->dry_run) {
 		sb_addf(recv, "%s/" HS_META_DIR "/dry-run", r->path);
 		p->recv_dir = recv->buf;
@@ -303,6 +340,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		close(lfd);
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
+	TEST_HOOK_ARGV(&argv);
 	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
 	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
 
@@ -360,8 +398,47 @@ out:
 	return code;
 }
 
-int serve_command(const char *cmd, const struct serve_opts *o)
+#ifdef HS_TEST_HOOKS
+/*
+ * Test builds only (make O=build-test TEST_HOOKS=1; never installed):
+ * HS_TEST_RSYNC replaces the rsync path, and HS_TEST_EXTRA_ARGS (words
+ * separated by newlines) goes into rsync's argv just before "--", past the
+ * policy, so tests can check that Landlock holds where the allowlist is
+ * bypassed.
+ */
+void test_hook_argv(struct argv *argv)
 {
+	const char *extra = getenv("HS_TEST_EXTRA_ARGS");
+	struct argv out = ARGV_INIT;
+
+	if (!extra || !*extra)
+		return;
+	for (size_t i = 0; i < argv->n; i++) {
+		if (!strcmp(argv->v[i], "--")) {
+			for (const char *p = extra; *p;) {
+				size_t len = strcspn(p, "\n");
+				struct strbuf w = STRBUF_INIT;
+				sb_add(&w, p, len);
+				argv_push(&out, w.buf);
+				sb_release(&w);
+				p += len + (p[len] == '\n');
+			}
+		}
+		argv_push(&out, argv->v[i]);
+	}
+	argv_clear(argv);
+	*argv = out;
+}
+#endif
+
+int serve_command(const char *cmd, const struct serve_opts *o_in)
+{
+	struct serve_opts o_copy = *o_in;
+	const struct serve_opts *o = &o_copy;
+#ifdef HS_TEST_HOOKS
+	if (getenv("HS_TEST_RSYNC"))
+		o_copy.rsync = getenv("HS_TEST_RSYNC");
+#endif
 	struct argv words = ARGV_INIT;
 	struct request req;
 	char why[HS_REASON_MAX];
@@ -378,6 +455,17 @@ int serve_command(const char *cmd, const struct serve_opts *o)
 		code = refuse_cmd("this key may only push backups (serve --push-only)", o->check);
 	} else if (req.role == ROLE_PUSH && o->restore_only) {
 		code = refuse_cmd("this key may only restore (serve --restore-only)", o->check);
+	} else if (req.role != ROLE_QUERY && rsync_too_old(rsync_probe(o->rsync))) {
+		const struct rsync_info *ri = rsync_probe(o->rsync);
+		if (ri->found)
+			fprintf(stderr, "hindsight-server: rsync %d.%d.%d at %s is too old: "
+				"3.4.3 or newer is needed (older ones have known remote "
+				"exploits)\n", ri->major, ri->minor, ri->patch, o->rsync);
+		else
+			fprintf(stderr, "hindsight-server: cannot run %s --help to learn "
+				"its version\n", o->rsync);
+		audit("verdict=refuse reason=\"rsync too old or missing\"");
+		code = HS_EXIT_ERROR;
 	} else if (req.role == ROLE_PULL && o->push_only) {
 		code = refuse_cmd("this key may only push backups (serve --push-only)", o->check);
 	} else if (req.role == ROLE_PULL) {

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "../lib/util.h"
+
 struct serve_opts {
 	const char *root;    /* absolute backup root */
 	int check;           /* print the verdict only */
@@ -27,13 +29,25 @@ int run_query(char *const words[], size_t n, const struct serve_opts *o);
 struct request;
 extern char *const rsync_envp[];
 void audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int rsync_has_confine_root(const char *rsync);
+struct rsync_info {
+	int found;                 /* the version could be read */
+	int major, minor, patch;
+	int confine_root;          /* it has --confine-root */
+};
+const struct rsync_info *rsync_probe(const char *rsync);
 int refuse_cmd(const char *why, int check);
 struct ll_plan;
 /* spawn_opts.pre_exec for rsync: Landlock per the plan (landlock.h). */
 int confine_rsync(void *ll_plan);
 /* Log once per invocation if the kernel has no Landlock. */
 void warn_if_no_landlock(void);
+
+#ifdef HS_TEST_HOOKS
+void test_hook_argv(struct argv *argv);
+#define TEST_HOOK_ARGV(a) test_hook_argv(a)
+#else
+#define TEST_HOOK_ARGV(a) ((void)0)
+#endif
 
 /* A restore: the sender role, reading one pinned snapshot. */
 int run_pull(const struct request *req, const struct serve_opts *o);
