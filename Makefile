@@ -71,8 +71,10 @@ $(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight.a $(O)/config.h
 unit: $(UNIT_BIN)
 	@rc=0; for t in $(UNIT_BIN); do echo "# $$t"; $$t || rc=1; done; exit $$rc
 
+# The hooks build (TEST_HOOKS=1) is only for tests/e2e/landlock.t.
 e2e: all
-	HS_BIN=$(abspath $(O)) prove -v tests/e2e/*.t
+	$(MAKE) O=$(O)-hooks TEST_HOOKS=1 SAN=$(SAN) CC=$(CC) all
+	HS_BIN=$(abspath $(O)) HS_TEST_BIN=$(abspath $(O)-hooks) prove -v tests/e2e/*.t
 
 # Everything, then everything again under ASan+UBSan. CI runs exactly this.
 check: deps
@@ -104,6 +106,6 @@ install: all
 	install -m 644 README.md COPYING docs/DESIGN.md $(DESTDIR)$(DOCDIR)/
 
 clean:
-	rm -rf build build-asan build-clang $(O)
+	rm -rf build build-asan build-clang build-hooks build-asan-hooks build-test $(O)
 
 .PHONY: all unit e2e check lint demo deps install clean FORCE

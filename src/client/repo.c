@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -208,20 +209,25 @@ int cmd_transport(int argc, char **argv)
 	}
 	for (int i = 1; i < argc; i++)
 		argv_push(&cmd, argv[i]);
+	/*
+	 * Hold a lock on the status file for as long as we live: on an error
+	 * rsync exits without waiting for us, and the client takes this lock
+	 * before it reads the status, so it waits until the server is done.
+	 */
+	int sfd = status_file ? open(status_file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (sfd >= 0)
+		flock(sfd, LOCK_EX);
 	pid_t pid = spawn(cmd.v[0], cmd.v, environ, -1);
 	st = pid < 0 ? 127 : wait_child(pid, &interrupted);
 	if (st < 0)
 		st = 127;
-	if (status_file) {
+	if (sfd >= 0) {
 		char buf[16];
 		int n = snprintf(buf, sizeof(buf), "%d\n", st);
-		int fd = open(status_file, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			if (write(fd, buf, (size_t)n) != n) {
-				/* the caller then falls back on rsync's own code */
-			}
-			close(fd);
+		if (ftruncate(sfd, 0) < 0 || pwrite(sfd, buf, (size_t)n, 0) != n) {
+			/* the caller then falls back on rsync's own code */
 		}
+		close(sfd);
 	}
 	argv_clear(&cmd);
 	return st;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #ifndef RSYNC_PATH
@@ -39,10 +40,21 @@ static char *transport_rsh(void)
 	return sb_detach(&sb);
 }
 
+/*
+ * The transport's exit status, once it has exited: it holds a lock on the
+ * file while it runs (repo.c), and rsync may have exited without waiting.
+ */
 static int read_status(const char *file)
 {
 	char *text = NULL;
 	int st = -1;
+	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0) {
+		while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+		close(fd);
+	}
 
 	if (read_file_at(AT_FDCWD, file, 64, &text) == 0 && text[0]) {
 		char *end;
