@@ -138,7 +138,7 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 		goto out;
 	}
 	int st = wait_child(pid, &interrupted);
-	audit("role=restore result=done rsync_exit=%d", st);
+	audit("result=done rsync_exit=%d", st);
 	if (interrupted)
 		code = HS_EXIT_INTERRUPTED;
 	else if (st == 0)

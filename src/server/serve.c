@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RSYNC_PATH
@@ -39,16 +40,65 @@ static const char *who(void)
 	return pw ? pw->pw_name : "?";
 }
 
-/* One line to syslog for every decision, bounded (STYLE.md habit 12). */
+/*
+ * One syslog line per invocation (STYLE.md habit 12): the decisions made
+ * along the way are collected by audit() and written once by audit_end(),
+ * with the account, how long it took, our exit code and the client's
+ * command, hex-escaped and bounded.
+ */
+static struct strbuf audit_buf = STRBUF_INIT;
+static struct timespec audit_start;
+
 void audit(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	syslog(LOG_INFO, "user=%s %.900s", who(), buf);
+	if (audit_buf.len < 1200)
+		sb_addf(&audit_buf, " %s", buf);
+}
+
+/* What the client sent, safe for a log line: at most 256 bytes, and every
+ * byte outside printable ASCII, and '"' and '\\', as \xNN. */
+static void escape_for_log(struct strbuf *sb, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n < 256; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			sb_addf(sb, "\\x%02x", c);
+		else
+			sb_addch(sb, (char)c);
+	}
+	if (*s)
+		sb_addstr(sb, "...");
+}
+
+static void audit_begin(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &audit_start);
+	sb_reset(&audit_buf);
+}
+
+static void audit_end(const char *cmd, int code)
+{
+	struct strbuf line = STRBUF_INIT;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (long)(now.tv_sec - audit_start.tv_sec) * 1000 +
+		  (now.tv_nsec - audit_start.tv_nsec) / 1000000;
+	sb_addf(&line, "user=%s%s exit=%d duration_ms=%ld cmd=\"", who(),
+		audit_buf.len ? audit_buf.buf : "", code, ms);
+	escape_for_log(&line, cmd ? cmd : "");
+	sb_addch(&line, '"');
+	syslog(code == 0 ? LOG_INFO : LOG_NOTICE, "%.1900s", line.buf);
+	sb_release(&line);
+	sb_release(&audit_buf);
 }
 
 int confine_rsync(void *arg)
@@ -169,7 +219,7 @@ int refuse_cmd(const char *why, int check)
 		printf("refuse: %s\n", why);
 	else
 		fprintf(stderr, "hindsight-server: refused: %s\n", why);
-	audit("verdict=refuse reason=\"%s\"", why);
+	audit("verdict=refuse reason=\"%.200s\"", why);
 	return HS_EXIT_REFUSED;
 }
 
@@ -367,7 +417,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			enospc ? ", out of space" : interrupted ? ", interrupted" : "");
 		fprintf(stderr, "hindsight-server: %s\n", msg.buf);
 		root_log(&r, msg.buf);
-		audit("role=push result=incomplete rsync_exit=%d", m.rsync_exit);
+		audit("result=incomplete rsync_exit=%d", m.rsync_exit);
 		goto out;
 	}
 	rc = root_publish(&r, &m);
@@ -380,7 +430,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	sb_addf(&msg, "published %s status=\"%s\" rsync_exit=%d files=%lld bytes=%lld resumed=%d",
 		m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes, m.resumed);
 	root_log(&r, msg.buf);
-	audit("role=push result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
+	audit("result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
 	if (m.rsync_exit == 23) {
 		fprintf(stderr, "hindsight-server: snapshot %s published with errors "
 			"(some files could not be transferred)\n", m.name);
@@ -431,7 +481,19 @@ void test_hook_argv(struct argv *argv)
 }
 #endif
 
-int serve_command(const char *cmd, const struct serve_opts *o_in)
+static int serve_judged(const char *cmd, const struct serve_opts *o_in);
+
+int serve_command(const char *cmd, const struct serve_opts *o)
+{
+	audit_begin();
+	int code = cmd ? serve_judged(cmd, o)
+		       : refuse_cmd("no command given: this account only accepts hindsight "
+				    "backups (interactive logins are refused)", o->check);
+	audit_end(cmd, code);
+	return code;
+}
+
+static int serve_judged(const char *cmd, const struct serve_opts *o_in)
 {
 	struct serve_opts o_copy = *o_in;
 	const struct serve_opts *o = &o_copy;
@@ -537,11 +599,7 @@ int cmd_serve(int argc, char **argv)
 		return HS_EXIT_USAGE;
 	}
 	o.root = root;
-	const char *cmd = getenv("SSH_ORIGINAL_COMMAND");
-	if (!cmd)
-		return refuse_cmd("no command given: this account only accepts hindsight "
-				  "backups (interactive logins are refused)", o.check);
-	return serve_command(cmd, &o);
+	return serve_command(getenv("SSH_ORIGINAL_COMMAND"), &o);
 }
 
 /*

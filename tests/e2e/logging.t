@@ -1,0 +1,70 @@
+#!/bin/bash
+# One syslog line per invocation of the forced command: account, role,
+# verdict, exit code, duration, and the client's command hex-escaped and
+# bounded. The test listens on /dev/log itself, so it skips where a
+# syslog daemon already owns that socket.
+. "$(dirname "$0")/lib.sh"
+
+[ -e /dev/log ] && skip_all "/dev/log belongs to a syslog daemon here"
+
+logfile="$SCRATCH/syslog"
+python3 - "$logfile" <<'PY' &
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+with open(sys.argv[1], "ab", buffering=0) as f:
+    while True:
+        data = s.recv(65536)
+        f.write(data.replace(b"\n", b"\\n") + b"\n")
+PY
+listener=$!
+at_cleanup "kill $listener 2>/dev/null; rm -f /dev/log"
+wait_until 5 test -S /dev/log || fatal "no listener on /dev/log"
+
+repo="$SCRATCH/repo"
+mkdir -p "$SCRATCH/src/d"
+echo hello >"$SCRATCH/src/d/f"
+
+serve() { env SSH_ORIGINAL_COMMAND="$1" "$HS_SERVER" serve --root "$repo"; }
+lines() { local n; n=$(grep -c 'hindsight-server' "$logfile" 2>/dev/null); echo "${n:-0}"; }
+last() { grep 'hindsight-server' "$logfile" | tail -1; }
+# has REGEX TEXT / has_text STRING TEXT: TEXT matches (assert gives no stdin)
+has() { grep -qE -- "$1" <<<"$2" || { echo "no /$1/ in: $2"; return 1; }; }
+has_text() { grep -qF -- "$1" <<<"$2" || { echo "no '$1' in: $2"; return 1; }; }
+
+n0=$(lines)
+run serve "$(printf 'rsync --server --rsh=x\001\033[2J . x')"
+sleep 0.3
+assert "a refused command logs exactly one line" is_eq "$(( $(lines) - n0 ))" 1
+line=$(last)
+assert "... naming the account, the refusal and exit 12" \
+	has 'user=root .*verdict=refuse .*exit=12 duration_ms=[0-9]+ cmd="' "$line"
+assert "... with the control bytes hex-escaped, never raw" \
+	has_text 'x\x01\x1b[2J' "$line"
+assert "... and no raw control character anywhere in the line" \
+	is_eq "$(printf '%s' "$line" | LC_ALL=C tr -d '[:print:]' | wc -c)" 0
+
+n0=$(lines)
+run serve "rsync --server $(head -c 3000 /dev/zero | tr '\0' 'a')"
+sleep 0.3
+assert "an overlong command is logged in one bounded line" \
+	is_eq "$(( $(lines) - n0 ))" 1
+assert "... cut short with '...'" has_text 'aaa..."' "$(last)"
+assert "... and at most 2 KiB long" is_eq "$([ "$(last | wc -c)" -le 2100 ] && echo short)" short
+
+n0=$(lines)
+assert "a backup through the local transport succeeds" \
+	succeeds "$HS_CLIENT" backup --repo "$repo" "$SCRATCH/src"
+sleep 0.3
+assert "... and logs exactly one line for the push" is_eq "$(( $(lines) - n0 ))" 1
+assert "... with role, result, rsync's exit code and the duration" \
+	has 'verdict=allow role=push .*result=published name=[0-9_]{19} rsync_exit=0 exit=0 duration_ms=[0-9]+' "$(last)"
+
+n0=$(lines)
+assert "a list query succeeds" succeeds "$HS_CLIENT" list --repo "$repo"
+sleep 0.3
+assert "... and logs exactly one line naming the verb" is_eq "$(( $(lines) - n0 ))" 1
+assert "... with verdict allow and role query" has 'verdict=allow role=query verb=list .*exit=0' "$(last)"
+
+done_testing
