@@ -121,10 +121,10 @@ int run_rsync(const struct repo *r, char *const args[], size_t n)
 		code = HS_EXIT_OK;               /* 24: files vanished while we read */
 	else if (rsync_st == 23)
 		code = HS_EXIT_WARNINGS;
-	else if (remote_st < 0)
-		code = HS_EXIT_UNREACHABLE;      /* the transport never ran */
+	else if (remote_st < 0 && (rsync_st == 12 || rsync_st == 14 || rsync_st == 255))
+		code = HS_EXIT_UNREACHABLE;      /* the transport could not be started */
 	else
-		code = HS_EXIT_ERROR;
+		code = HS_EXIT_ERROR;            /* rsync itself failed, here */
 out:
 	if (sfd >= 0)
 		unlink(status_file);
@@ -149,6 +149,6 @@ const char *explain_exit(int code)
 	case HS_EXIT_UNREACHABLE: return "server unreachable or ssh failed";
 	case HS_EXIT_NOSPACE: return "out of space";
 	case HS_EXIT_INTERRUPTED: return "interrupted";
-	default: return "failed";
+	default: return "rsync failed (see its message above)";
 	}
 }

@@ -147,7 +147,7 @@ int landlock_confine(const struct ll_plan *p)
 			rc = allow(ruleset, p->recv, FS_READ | FS_MAKE | FS_REMOVE |
 				   LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_WRITE_FILE |
 				   LANDLOCK_ACCESS_FS_TRUNCATE, h);
-	} else if (!rc) {
+	} else if (!rc && p->snapdir) {
 		rc = allow(ruleset, p->snapdir, FS_READ, h);
 	}
 	if (!rc && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

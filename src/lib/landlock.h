@@ -26,7 +26,7 @@ struct ll_plan {
 	enum ll_role role;
 	const char *root;     /* push: readable (and linkable from) */
 	const char *recv;     /* push: writable; NULL for a dry run */
-	const char *snapdir;  /* pull: the one readable snapshot */
+	const char *snapdir;  /* pull: the one readable snapshot (NULL: none) */
 };
 
 /* Highest Landlock ABI of this kernel, 0 if it has none. */

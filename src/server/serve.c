@@ -144,9 +144,13 @@ const struct rsync_info *rsync_probe(const char *rsync)
 			close(devnull);
 		return &info;
 	}
+	/* confined like any rsync we run: no /etc/popt aliases, nothing to read */
+	struct ll_plan ll = { .role = LL_PULL, .snapdir = NULL };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.out_fd = pfd[1];
 	so.err_fd = devnull;
+	so.pre_exec = confine_rsync;
+	so.pre_exec_arg = &ll;
 	pid_t pid = spawn_with(rsync, argv, rsync_envp, &so);
 	close(pfd[1]);
 	close(devnull);
