@@ -36,7 +36,7 @@ static int refuse(char *why, size_t whylen, const char *fmt, ...)
  * unknown; listed letters with a reason are refused with that reason.
  */
 static const char short_ok[] = "vqlHogDtpAXrRxcdSWIEJOmnuyzCN";
-static const char short_ok_pull[] = "vqlHogDtpAXrRxcdSWIEJOmnuyzCNU";
+static const char short_ok_pull[] = "vqlHogDtpAXrRxcdSWIEJOmnuyzCNUb";
 
 static const struct {
 	char c;
@@ -76,6 +76,8 @@ enum argkind {
 	A_STDIN,    /* only "-": the list comes over the connection */
 	A_WINDOW,   /* -1 or a decimal number */
 	A_LEVEL,    /* a compression level, 0 to 22 (zstd's highest) */
+	A_NAME,     /* one relative path component: stays inside the tree */
+	A_CLAMPED,  /* a number the server clamps itself (up to 18 digits) */
 	A_BLOCK,    /* a block size in bytes, at most rsync's 131072 */
 };
 
@@ -203,7 +205,7 @@ static const struct longopt long_opts[] = {
 	/* set by the server itself; a client value is accepted and ignored */
 	{ "fake-super", A_NONE, ACT_DROP, NULL, NULL },
 	{ "max-alloc", A_SIZE, ACT_DROP, NULL, NULL },
-	{ "timeout", A_UINT, ACT_TIMEOUT, NULL, NULL },
+	{ "timeout", A_CLAMPED, ACT_TIMEOUT, NULL, NULL },
 	/* refused, each with its reason */
 	NO("server", "--server given twice"),
 	NO("sender", "--sender must come right after --server"),
@@ -222,7 +224,7 @@ static const struct longopt long_opts[] = {
 	NO("read-batch", no_server_paths),
 	NO("only-write-batch", no_server_paths),
 	NO("temp-dir", no_server_paths),
-	NO("partial-dir", no_server_paths),
+	KEEP_PUSH("partial-dir", A_NAME, pull_senseless),
 	NO("backup", "--backup is not accepted: the server keeps history itself"),
 	NO("backup-dir", no_server_paths),
 	NO("suffix", "--suffix is not accepted: the server keeps history itself"),
@@ -234,13 +236,13 @@ static const struct longopt long_opts[] = {
 	NO("filter", "filter rules must travel over the protocol"),
 	NO("exclude", "filter rules must travel over the protocol"),
 	NO("include", "filter rules must travel over the protocol"),
-	NO("inplace", no_inplace),
+	NO_PUSH("inplace", A_NONE, no_inplace),
 	NO_PUSH("append", A_NONE, no_inplace),
 	NO_PUSH("append-verify", A_NONE, no_inplace),
 	NO("keep-dirlinks", "--keep-dirlinks would follow directory symlinks in the backup"),
 	NO_PUSH("atimes", A_NONE, "--atimes would rewrite access times of files shared with earlier snapshots"),
-	NO("remove-source-files", "--remove-source-files makes no sense for a push to this server"),
-	NO("remove-sent-files", "--remove-sent-files makes no sense for a push to this server"),
+	NO("remove-source-files", "a snapshot is never changed by a transfer"),
+	NO("remove-sent-files", "a snapshot is never changed by a transfer"),
 	NO("super", "--super is not accepted: ownership is kept with --fake-super"),
 	NO("chown", "--chown would store other owners than the client's"),
 	NO("usermap", "--usermap would store other owners than the client's"),
@@ -249,9 +251,9 @@ static const struct longopt long_opts[] = {
 	NO("write-devices", "--write-devices is not accepted"),
 	NO("copy-as", "--copy-as is not accepted"),
 	NO("existing", "--existing makes no sense: every push lands in a fresh tree"),
-	NO("list-only", "--list-only is not accepted for a push"),
-	NO("copy-links", "--copy-links makes no sense for a push to this server"),
-	NO("copy-dirlinks", "--copy-dirlinks makes no sense for a push to this server"),
+	NO_PUSH("list-only", A_NONE, "a push lists nothing; list with a restore (--sender)"),
+	NO("copy-links", "symlinks are kept and restored as they are"),
+	NO("copy-dirlinks", "symlinks are kept and restored as they are"),
 	NO("insecure-links", "--insecure-links is not accepted"),
 	NO("confine-root", "the server confines rsync itself"),
 	NO("debug", "--debug is not accepted"),
@@ -278,10 +280,10 @@ static int check_value(enum argkind kind, const char *v)
 	case A_NONE:
 		return 0;
 	case A_UINT:
-		return all_in(v, digits) && strlen(v) <= 10;
+		return all_in(v, digits) && strlen(v) <= 9;   /* rsync reads an int */
 	case A_SIZE: {
 		size_t d = strspn(v, digits);
-		if (d == 0 || d > 19)
+		if (d == 0 || d > 15)
 			return 0;
 		if (v[d] == '.')
 			d += 1 + strspn(v + d + 1, digits);
@@ -303,7 +305,11 @@ static int check_value(enum argkind kind, const char *v)
 	case A_STDIN:
 		return !strcmp(v, "-");
 	case A_WINDOW:
-		return !strcmp(v, "-1") || (all_in(v, digits) && strlen(v) <= 10);
+		return !strcmp(v, "-1") || (all_in(v, digits) && strlen(v) <= 9);
+	case A_CLAMPED:
+		return all_in(v, digits) && strlen(v) <= 18;
+	case A_NAME:
+		return all_in(v, word) && strcmp(v, ".") && strcmp(v, "..") && strlen(v) <= 64;
 	case A_LEVEL:
 		return all_in(v, digits) && strlen(v) <= 2 && atoi(v) <= 22;
 	case A_BLOCK:
@@ -337,6 +343,14 @@ static int judge_short(const char *tok, struct request *r, char *why, size_t why
 			    strspn(p + 2, caps_ok) != strlen(p + 2))
 				return refuse(why, whylen, "bad capability block -%.*s", SHOWN(p));
 			memcpy(r->caps, p + 1, strlen(p + 1) + 1);
+			return 0;
+		}
+		if (*p == 'B') {
+			/* -B8192: stock clients send --block-size as a short option */
+			if (!check_value(A_BLOCK, p + 1))
+				return refuse(why, whylen, "bad value for -B (--block-size): %.*s",
+					      SHOWN(p + 1));
+			argv_pushf(&r->opts, "--block-size=%s", p + 1);
 			return 0;
 		}
 		if (strchr(ok, *p)) {
@@ -503,9 +517,12 @@ static int judge_push(size_t n, char *const words[], struct request *r,
 static int judge_source(const char *src, struct request *r, char *why, size_t whylen)
 {
 	struct strbuf rest = STRBUF_INIT;
+	int trailing = 0;
+
+	if (src[0] == '~' && src[1] == '/')
+		src += 2;   /* what older clients send for the home, as for pushes */
 	size_t sel_len = strcspn(src, "/");
 	const char *p = src + sel_len;
-	int trailing = 0;
 
 	if (strpbrk(src, "*?[") )
 		return refuse(why, whylen, "wildcards are not accepted in restore paths: %.*s",

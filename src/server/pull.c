@@ -79,8 +79,11 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 
 	rc = root_open(o->root, 0, &r);
 	if (rc < 0) {
-		fprintf(stderr, "hindsight-server: no backup root at %s: %s\n",
-			o->root, strerror(-rc));
+		if (o->check)
+			printf("refuse: no backup root at %s: %s\n", o->root, strerror(-rc));
+		else
+			fprintf(stderr, "hindsight-server: no backup root at %s: %s\n",
+				o->root, strerror(-rc));
 		return rc == -ENOENT ? HS_EXIT_NOTFOUND : HS_EXIT_ERROR;
 	}
 	rc = snap_resolve(r.fd, req->src_snap.v[0], name);

@@ -10,6 +10,7 @@
 #include "../lib/landlock.h"
 #include "../lib/policy.h"
 #include "../lib/root.h"
+#include "../lib/snappath.h"
 #include "../lib/spawn.h"
 #include "../lib/strbuf.h"
 
@@ -233,14 +234,35 @@ static int errno_exit(int err)
 }
 
 /* The basis trees a push links against: newest snapshot, then resume trees. */
-static void link_bases(const struct root *r, struct argv *bases)
+/*
+ * The basis trees a push links against: the newest snapshot, then resume
+ * trees. rsync looks for the destination below each, so a base is kept
+ * only if the destination can be walked below it without a symlink: a
+ * symlink planted in a snapshot must not point --link-dest out of the root.
+ */
+static void link_bases(const struct root *r, const char *dest, struct argv *bases)
 {
+	struct argv all = ARGV_INIT;
 	struct snaplist l;
 
 	if (root_snapshots(r->fd, &l) == 0 && l.n)
-		argv_pushf(bases, "%s/%s", r->path, l.names[l.n - 1]);
+		argv_pushf(&all, "%s/%s", r->path, l.names[l.n - 1]);
 	snaplist_free(&l);
-	root_resume_bases(r, bases);
+	root_resume_bases(r, &all);
+	for (size_t i = 0; i < all.n; i++) {
+		int fd = open(all.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub = fd < 0 ? -errno : snap_opendir_beneath(fd, dest);
+		if (fd >= 0)
+			close(fd);
+		if (sub >= 0)
+			close(sub);
+		/* missing is fine (rsync finds nothing there); a symlink is not */
+		if (sub >= 0 || sub == -ENOENT)
+			argv_push(bases, all.v[i]);
+		else
+			audit("dropped_base=%.200s", all.v[i]);
+	}
+	argv_clear(&all);
 }
 
 /*
@@ -280,7 +302,7 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 
 	if (root_open(o->root, 0, &r) == 0) {
 		if (!req->dry_run)
-			link_bases(&r, &bases);
+			link_bases(&r, req->dest, &bases);
 	} else {
 		/* a root that does not exist yet: show the argv of a first push */
 		r.path = xstrdup(o->root);
@@ -386,7 +408,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = errno_exit(rc);
 		goto out;
 	}
-	link_bases(&r, &bases);
+	link_bases(&r, req->dest, &bases);
 	/* made here so the confined rsync only appends to it */
 	int lfd = openat(r.metafd, TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 			 O_CLOEXEC, 0600);
