@@ -6,6 +6,7 @@
 #ifndef HS_CLIENT_H
 #define HS_CLIENT_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "../lib/util.h"
@@ -89,5 +90,32 @@ int cmd_backup(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_transport(int argc, char **argv);
+
+/*
+ * The history queries (answer.c). open_repo() is repo_parse() plus, for a
+ * local repo, the check that it exists (exit 10). ask() runs the query
+ * words[0..n) and, with json, prints the answer unchanged; else it parses
+ * it, checks protocol 1 and the verb, and gives it in *answer (caller
+ * decrefs). Both return an exit code after printing why.
+ */
+struct strbuf;
+int open_repo(const char *spec, const char *ssh, struct repo *r);
+int ask(const struct repo *r, char *const words[], size_t n, int json, json_t **answer);
+
+/* The raw bytes of obj[key], a name in the wire form of names.h; -1 if bad. */
+int answer_name(json_t *obj, const char *key, struct strbuf *out);
+/* Append raw bytes as they may be shown on a terminal (names.h). */
+void show_name(struct strbuf *sb, const char *raw, size_t len);
+/* 1023, 1.0K, 12M ...: binary units. */
+void format_size(long long bytes, char *out, size_t n);
+/* Epoch seconds as local time, strftime format. */
+void format_local(long long t, const char *fmt, char *out, size_t n);
+/* 42s, 5m, 3h 12m, 2d 4h. */
+void format_age(long long secs, char *out, size_t n);
+
+int cmd_versions(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

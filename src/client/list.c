@@ -17,20 +17,6 @@
 
 static const char list_usage[] = "usage: hindsight list [--repo REPO] [--ssh CMD] [--json]\n";
 
-static void format_age(time_t secs, char *out, size_t n)
-{
-	if (secs < 0)
-		secs = 0;
-	if (secs < 60)
-		snprintf(out, n, "%llds", (long long)secs);
-	else if (secs < 3600)
-		snprintf(out, n, "%lldm", (long long)(secs / 60));
-	else if (secs < 86400)
-		snprintf(out, n, "%lldh %lldm", (long long)(secs / 3600), (long long)(secs % 3600 / 60));
-	else
-		snprintf(out, n, "%lldd %lldh", (long long)(secs / 86400), (long long)(secs % 86400 / 3600));
-}
-
 static int render(const char *text)
 {
 	json_error_t err;

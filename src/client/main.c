@@ -9,6 +9,10 @@
 static const struct verb verbs[] = {
 	{ "backup", cmd_backup, "push SOURCE... to the repository as a new snapshot" },
 	{ "list", cmd_list, "list the snapshots, oldest first" },
+	{ "versions", cmd_versions, "the distinct versions of PATH across snapshots" },
+	{ "ls", cmd_ls, "list PATH as a snapshot holds it (default: latest, /)" },
+	{ "diff", cmd_diff, "what was added, removed and modified between two snapshots" },
+	{ "status", cmd_status, "newest snapshot, backup in progress, free space" },
 	{ "restore", cmd_restore, "bring PATH... back as of a time (default: latest)" },
 	{ "__transport", cmd_transport, NULL },
 };

@@ -1,21 +1,42 @@
 /*
  * Read-only queries: `hindsight VERB ...` through the forced command.
  * Answers are JSON on stdout with a protocol version. Queries take no lock
- * and write nothing, so they never hold up a push; they only ever see
- * completed snapshots, because snapshots appear by rename.
+ * (not even a shared one) and write nothing, so they never hold up a push;
+ * they only ever see completed snapshots, because snapshots appear by
+ * rename, and they never name inprogress/ or .hindsight/ (the policy admits
+ * only snapshot names and "current", and paths are walked beneath those).
+ *
+ * list and status are here; versions, ls and diff have a file each.
  */
+#include "query.h"
 #include "server.h"
 #include "../lib/exitcodes.h"
 #include "../lib/root.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
-#define QUERY_PROTOCOL 1
+int emit_json(json_t *top)
+{
+	int rc;
+
+	if (!top) {
+		qerr("cannot build the answer");
+		return HS_EXIT_ERROR;
+	}
+	rc = json_dumpf(top, stdout, JSON_INDENT(1)) == 0 && fputc('\n', stdout) != EOF ? 0 : -1;
+	json_decref(top);
+	if (fflush(stdout) != 0 || rc < 0)
+		return HS_EXIT_ERROR;
+	return HS_EXIT_OK;
+}
 
 static json_t *snapshot_json(const struct root *r, const char *name)
 {
@@ -61,11 +82,74 @@ static int query_list(const struct root *r)
 			n >= 0 && snapname_parse(target, NULL) == 0 ? json_string(target) : json_null(),
 			"snapshots", arr);
 	snaplist_free(&l);
-	rc = json_dumpf(top, stdout, JSON_INDENT(1)) == 0 && fputc('\n', stdout) != EOF ? 0 : -1;
-	json_decref(top);
-	if (fflush(stdout) != 0 || rc < 0)
+	return emit_json(top);
+}
+
+/*
+ * The push holding the lock, if any, read from the lock file's text
+ * ("PID START_EPOCH", emptied when the push ends) without taking the lock:
+ * a query must never wait for a push nor make one fail. A PID that no
+ * longer exists is a push that died (the next one repairs the root).
+ */
+static json_t *push_in_progress(const struct root *r)
+{
+	char buf[64];
+	long long pid, since;
+	ssize_t got;
+	int fd;
+
+	if (r->metafd < 0)
+		return json_null();
+	fd = openat(r->metafd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return json_null();
+	got = pread(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (got <= 0)
+		return json_null();
+	buf[got] = '\0';
+	if (sscanf(buf, "%lld %lld", &pid, &since) != 2 || pid <= 1 || pid > 0x7fffffff)
+		return json_null();
+	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+		return json_null();
+	return json_pack("{s:I, s:I}", "since", (json_int_t)since, "pid", (json_int_t)pid);
+}
+
+int query_status(const struct root *r)
+{
+	struct snaplist l;
+	struct statvfs vfs;
+	char target[64];
+	int rc = root_snapshots(r->fd, &l);
+	json_t *top;
+
+	if (rc < 0) {
+		qerr("cannot read %s: %s", r->path, strerror(-rc));
 		return HS_EXIT_ERROR;
-	return HS_EXIT_OK;
+	}
+	if (fstatvfs(r->fd, &vfs) < 0) {
+		qerr("cannot read the free space of %s: %s", r->path, strerror(errno));
+		snaplist_free(&l);
+		return HS_EXIT_ERROR;
+	}
+	ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
+	if (n >= 0)
+		target[n] = '\0';
+	top = json_pack("{s:i, s:s}", "protocol", QUERY_PROTOCOL, "verb", "status");
+	json_set_name(top, "root", r->path, strlen(r->path));
+	json_object_set_new(top, "snapshots", json_integer((json_int_t)l.n));
+	json_object_set_new(top, "newest", l.n ? json_string(l.names[l.n - 1]) : json_null());
+	json_object_set_new(top, "current", n >= 0 && snapname_parse(target, NULL) == 0 ?
+			    json_string(target) : json_null());
+	json_object_set_new(top, "in_progress", push_in_progress(r));
+	json_object_set_new(top, "free_bytes",
+			    json_integer((json_int_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize)));
+	json_object_set_new(top, "total_bytes",
+			    json_integer((json_int_t)((unsigned long long)vfs.f_blocks * vfs.f_frsize)));
+	/* summing unshared blocks is du's job (a later admin verb), not a query's */
+	json_object_set_new(top, "used_by_snapshots", json_null());
+	snaplist_free(&l);
+	return emit_json(top);
 }
 
 int run_query(char *const words[], size_t n, const struct serve_opts *o)
@@ -73,17 +157,25 @@ int run_query(char *const words[], size_t n, const struct serve_opts *o)
 	struct root r;
 	int rc, code;
 
-	(void)n;
 	rc = root_open(o->root, 0, &r);
 	if (rc < 0) {
 		fprintf(stderr, "hindsight-server: no backup root at %s: %s\n",
 			o->root, strerror(-rc));
 		return rc == -ENOENT ? HS_EXIT_NOTFOUND : HS_EXIT_ERROR;
 	}
-	if (!strcmp(words[0], "list"))
+	/* the policy admitted the verb with exactly these arguments */
+	if (!strcmp(words[0], "list") && n == 1)
 		code = query_list(&r);
+	else if (!strcmp(words[0], "status") && n == 1)
+		code = query_status(&r);
+	else if (!strcmp(words[0], "versions") && n == 2)
+		code = query_versions(&r, words[1]);
+	else if (!strcmp(words[0], "ls") && n == 3)
+		code = query_ls(&r, words[1], words[2]);
+	else if (!strcmp(words[0], "diff") && (n == 3 || n == 4))
+		code = query_diff(&r, words[1], words[2], n == 4 ? words[3] : "");
 	else
-		code = HS_EXIT_USAGE;   /* the policy admits only known verbs */
+		code = HS_EXIT_USAGE;
 	root_close(&r);
 	return code;
 }

@@ -35,7 +35,7 @@ ROOTS=$SCRATCH/roots
 RSYNC_BIN=$(sed -n 's/^#define RSYNC_PATH "\(.*\)"$/\1/p' "$HS_BIN/config.h" 2>/dev/null)
 : "${RSYNC_BIN:=/usr/bin/rsync}"
 [ -x "$RSYNC_BIN" ] || skip_all "$RSYNC_BIN (the server's rsync) is not installed"
-rsync_version=$("$RSYNC_BIN" --version | sed -n '1s/^rsync *version v\{0,1\}\([0-9.]*\).*/\1/p')
+rsync_version=$("$RSYNC_BIN" --version 2>/dev/null | head -1 | grep -o 'version v\{0,1\}[0-9][0-9.]*' | head -1 | grep -o '[0-9][0-9.]*')
 printf '3.4.3\n%s\n' "$rsync_version" | sort -V -C ||
 	skip_all "rsync ${rsync_version:-of unknown version} is older than 3.4.3: the server refuses to run it"
 # Without --confine-root in the installed rsync the server leaves it out.
