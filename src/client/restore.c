@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,42 @@ out:
 	return code;
 }
 
+/*
+ * Is rel in snapshot name? Asked before rsync starts, so a missing path
+ * gets one clear line instead of rsync's protocol noise, and the
+ * snapshots that do have it are named. Returns 0 or an exit code.
+ */
+static int check_in_snapshot(const struct repo *r, const char *name, const char *rel)
+{
+	char *ls[] = { "ls", (char *)name, (char *)rel };
+	char *vw[] = { "versions", (char *)rel };
+	const char *before = NULL, *after = NULL;
+	json_t *a = NULL, *v = NULL, *ver;
+	size_t i;
+	int code = ask(r, ls, 3, 0, &a);
+
+	json_decref(a);
+	if (code != HS_EXIT_NOTFOUND)
+		return code;
+	if (ask(r, vw, 2, 0, &v) == HS_EXIT_OK) {
+		json_array_foreach(json_object_get(v, "versions"), i, ver) {
+			const char *first = json_string_value(json_object_get(ver, "first"));
+			const char *last = json_string_value(json_object_get(ver, "last"));
+			if (last && strcmp(last, name) < 0 && (!before || strcmp(last, before) > 0))
+				before = last;
+			if (first && strcmp(first, name) > 0 && (!after || strcmp(first, after) < 0))
+				after = first;
+		}
+		if (before)
+			fprintf(stderr, "hindsight: /%s was last in snapshot %s (try --at %s)\n",
+				rel, before, before);
+		if (after)
+			fprintf(stderr, "hindsight: /%s is next in snapshot %s\n", rel, after);
+	}
+	json_decref(v);
+	return HS_EXIT_NOTFOUND;
+}
+
 static int make_dir_p(const char *path)
 {
 	char *copy = xstrdup(path);
@@ -244,7 +281,9 @@ int cmd_restore(int argc, char **argv)
 			sb_addf(&target, "/%s", rel);
 		else
 			sb_addf(&target, "/%s.restored-%s", rel, name);
-		one = restore_one(&repo, name, rel, target.buf, &o);
+		one = check_in_snapshot(&repo, name, rel);
+		if (one == HS_EXIT_OK)
+			one = restore_one(&repo, name, rel, target.buf, &o);
 		if (one == HS_EXIT_OK && !o.dry_run)
 			fprintf(stderr, "hindsight: restored /%s as %s\n", rel, target.buf);
 		else if (one != HS_EXIT_OK)

@@ -111,6 +111,13 @@ int landlock_confine(const struct ll_plan *p)
 
 	if (abi <= 0)
 		return 0;
+	/*
+	 * ABI 1 has no REFER right: every link into another directory fails
+	 * with EXDEV, so every --link-dest link would become a silent copy.
+	 * A push is then left to its argv, as on a kernel without Landlock.
+	 */
+	if (p->role == LL_PUSH && abi < 2)
+		return 0;
 	memset(&attr, 0, sizeof(attr));
 	attr.handled_access_fs = fs_rights(abi);
 	if (p->role == LL_PUSH) {

@@ -34,7 +34,8 @@ int landlock_abi(void);
 
 /*
  * Restrict the calling process (meant for a child about to exec). Returns
- * the ABI applied (> 0), 0 if the kernel has no Landlock, or a negative
+ * the ABI applied (> 0), 0 if the kernel has no Landlock (or, for a push,
+ * only ABI 1, which has no REFER right for --link-dest), or a negative
  * errno value if it has Landlock and the ruleset could not be applied (the
  * caller must then not exec: fail closed).
  */

@@ -118,9 +118,14 @@ int confine_rsync(void *arg)
 
 void warn_if_no_landlock(void)
 {
-	if (landlock_abi() == 0)
+	int abi = landlock_abi();
+
+	if (abi == 0)
 		syslog(LOG_WARNING, "landlock: this kernel has no Landlock; rsync runs "
 		       "confined by its argv alone");
+	else if (abi < 2)
+		syslog(LOG_WARNING, "landlock: ABI 1 cannot allow --link-dest's links; "
+		       "pushes run confined by their argv alone");
 }
 
 /*
