@@ -144,6 +144,8 @@ int landlock_confine(const struct ll_plan *p)
 		rc = allow(ruleset, exec_paths[i], FS_EXEC, h);
 	for (size_t i = 0; !rc && i < sizeof(etc_files) / sizeof(etc_files[0]); i++)
 		rc = allow(ruleset, etc_files[i], LANDLOCK_ACCESS_FS_READ_FILE, h);
+	if (!rc && p->exec)
+		rc = allow(ruleset, p->exec, FS_EXEC, h);
 	if (!rc)
 		rc = allow(ruleset, "/dev/null", LANDLOCK_ACCESS_FS_READ_FILE |
 			   LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE, h);

@@ -27,6 +27,8 @@ struct ll_plan {
 	const char *root;     /* push: readable (and linkable from) */
 	const char *recv;     /* push: writable; NULL for a dry run */
 	const char *snapdir;  /* pull: the one readable snapshot (NULL: none) */
+	const char *exec;     /* the program about to be run: executable even
+				 outside /usr (an rsync built elsewhere) */
 };
 
 /* Highest Landlock ABI of this kernel, 0 if it has none. */

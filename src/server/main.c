@@ -13,6 +13,7 @@
 static const struct verb verbs[] = {
 	{ "serve", cmd_serve, "the forced command: accept one push or query" },
 	{ "local", cmd_local, "transport for a local backup root (used by hindsight)" },
+	{ "check", cmd_check, "what this server can promise: rsync, Landlock, each --root" },
 };
 
 int main(int argc, char **argv)

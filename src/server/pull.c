@@ -129,7 +129,7 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 	}
 	TEST_HOOK_ARGV(&argv);
 	audit("verdict=allow role=restore root=%s snapshot=%s paths=%zu", r.path, name, args.n);
-	struct ll_plan ll = { .role = LL_PULL, .snapdir = snapdir.buf };
+	struct ll_plan ll = { .role = LL_PULL, .snapdir = snapdir.buf, .exec = o->rsync };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.cwd_fd = snapfd;
 	so.pre_exec = confine_rsync;

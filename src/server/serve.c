@@ -151,7 +151,7 @@ const struct rsync_info *rsync_probe(const char *rsync)
 		return &info;
 	}
 	/* confined like any rsync we run: no /etc/popt aliases, nothing to read */
-	struct ll_plan ll = { .role = LL_PULL, .snapdir = NULL };
+	struct ll_plan ll = { .role = LL_PULL, .snapdir = NULL, .exec = rsync };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.out_fd = pfd[1];
 	so.err_fd = devnull;
@@ -350,7 +350,7 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
 	/* a dry run writes nothing: no writable tree at all */
-	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = NULL };
+	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = NULL, .exec = o->rsync };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.pre_exec = confine_rsync;
 	so.pre_exec_arg = &ll;
@@ -425,7 +425,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
 	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
 
-	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf };
+	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf,
+			      .exec = o->rsync };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.keep_fd = r.lockfd;
 	so.pre_exec = confine_rsync;

@@ -159,6 +159,13 @@ stderr_is_one_reason() {
 }
 
 # last_err_has REGEX: the last command's stderr matches (grep -E).
+last_out_has() {
+	grep -Eq -- "$1" "$LAST_OUT" && return 0
+	echo "stdout does not match /$1/:"
+	cat "$LAST_OUT"
+	return 1
+}
+
 last_err_has() {
 	grep -Eq -- "$1" "$LAST_ERR" && return 0
 	echo "stderr does not match /$1/:"

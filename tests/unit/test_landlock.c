@@ -126,7 +126,7 @@ static void a_push_may_create_files_in_the_tree_being_received(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/new", recv_dir);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), 0);
@@ -137,7 +137,7 @@ static void a_push_may_hard_link_from_a_snapshot_into_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char from[300], to[300];
 	snprintf(from, sizeof(from), "%s/file", snap);
 	snprintf(to, sizeof(to), "%s/linked", recv_dir);
@@ -154,7 +154,7 @@ static void a_push_cannot_create_files_in_a_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/planted", snap);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -165,7 +165,7 @@ static void a_push_cannot_delete_from_a_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/file", snap);
 	assert_int_equal(confined(&p, UNLINK_IN, f, NULL), EACCES);
@@ -176,7 +176,7 @@ static void a_push_cannot_make_directories_outside_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/newdir", root);
 	assert_int_equal(confined(&p, MKDIR_IN, f, NULL), EACCES);
@@ -186,7 +186,7 @@ static void a_push_cannot_write_outside_the_backup_root(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/dropped", other);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -196,7 +196,7 @@ static void a_push_cannot_read_outside_the_backup_root(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL };
+	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/secret", other);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
@@ -206,7 +206,7 @@ static void a_dry_run_push_cannot_write_even_in_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, NULL, NULL };
+	struct ll_plan p = { LL_PUSH, root, NULL, NULL, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/new", recv_dir);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -216,7 +216,7 @@ static void a_restore_may_read_its_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap };
+	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/file", snap);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), 0);
@@ -226,7 +226,7 @@ static void a_restore_cannot_read_the_rest_of_the_root_or_outside(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap };
+	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/secret", other);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
@@ -237,7 +237,7 @@ static void a_restore_cannot_write_anywhere_not_even_its_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap };
+	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/planted", snap);
 	assert_int_equal(confined(&p, WRITE_NEW_IN, f, NULL), EACCES);
@@ -250,8 +250,8 @@ static void neither_role_may_use_tcp(void **state)
 	(void)state;
 	if (landlock_abi() < 4)
 		skip();
-	struct ll_plan push = { LL_PUSH, root, recv_dir, NULL };
-	struct ll_plan pull = { LL_PULL, NULL, NULL, snap };
+	struct ll_plan push = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan pull = { LL_PULL, NULL, NULL, snap, NULL };
 	assert_int_equal(confined(&push, TCP_CONNECT, NULL, NULL), EACCES);
 	assert_int_equal(confined(&pull, TCP_CONNECT, NULL, NULL), EACCES);
 }
