@@ -81,6 +81,7 @@ check: deps
 	$(MAKE) O=$(O) unit e2e
 	$(MAKE) O=$(O)-asan SAN=1 CC=clang unit e2e
 	$(MAKE) lint
+	$(MAKE) fuzz
 
 lint: $(O)/config.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
@@ -103,9 +104,41 @@ install: all
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
-	install -m 644 README.md COPYING docs/DESIGN.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf build build-asan build-clang build-hooks build-asan-hooks build-test $(O)
+
+# Fuzzing (docs/FUZZING.md): the libFuzzer harnesses in tests/fuzz/, built
+# with clang under ASan+UBSan in a sub-make into $(FUZZ_O), each run for
+# FUZZ_SECONDS on a scratch copy of its checked-in corpus, so the tree is
+# never written. A crash, leak, timeout or broken invariant fails the target.
+# `make fuzz FUZZ_SECONDS=600` is the longer run.
+FUZZ_O       ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   ?=
+FUZZ_CFLAGS   = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_NAMES    = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz:
+	$(MAKE) O=$(FUZZ_O) SAN= TEST_HOOKS= CC=clang CFLAGS='$(FUZZ_CFLAGS)' fuzz-run
+
+# Internal: only meaningful in the sub-make above, where O is $(FUZZ_O).
+fuzz-run: $(FUZZ_NAMES:%=$(O)/%)
+	@rc=0; for h in $(FUZZ_NAMES); do \
+	  rm -rf $(O)/corpus/$$h && mkdir -p $(O)/corpus/$$h $(O)/artifacts && \
+	  cp tests/fuzz/corpus/$$h/* $(O)/corpus/$$h/ && \
+	  echo "# $$h: $(FUZZ_SECONDS) s" && \
+	  $(O)/$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8448 \
+	    -dict=tests/fuzz/$$h.dict -print_final_stats=1 \
+	    -artifact_prefix=$(O)/artifacts/$$h- $(FUZZ_FLAGS) $(O)/corpus/$$h || \
+	  { rc=1; echo "# $$h FAILED: the input is in $(O)/artifacts/"; }; \
+	done; exit $$rc
+
+$(O)/fuzz_%: tests/fuzz/fuzz_%.c $(O)/libhindsight.a $(O)/config.h
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Isrc/lib -o $@ $< $(O)/libhindsight.a $(LDLIBS)
+
+.PHONY: fuzz fuzz-run
 
 .PHONY: all unit e2e check lint demo deps install clean FORCE
