@@ -107,7 +107,7 @@ install: all
 	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
 
 clean:
-	rm -rf build build-asan build-clang build-hooks build-asan-hooks build-test $(O)
+	rm -rf build build-asan build-clang build-hooks build-asan-hooks build-test build-fuzz $(O)
 
 # Fuzzing (docs/FUZZING.md): the libFuzzer harnesses in tests/fuzz/, built
 # with clang under ASan+UBSan in a sub-make into $(FUZZ_O), each run for

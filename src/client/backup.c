@@ -23,29 +23,6 @@
 static const char backup_usage[] =
 	"usage: hindsight backup [--repo REPO] [--ssh CMD] [-n|--dry-run] [-v] SOURCE...\n";
 
-static int make_local_root(const char *dir)
-{
-	/* mkdir -p, 0700: backups are private */
-	char *copy = xstrdup(dir);
-	int rc = 0;
-
-	for (char *p = copy + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-				rc = -errno;
-				break;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	free(copy);
-	return rc;
-}
-
 static char *absolute(const char *path)
 {
 	char cwd[PATH_MAX];
@@ -93,7 +70,7 @@ int cmd_backup(int argc, char **argv)
 		return code;
 	code = HS_EXIT_ERROR;
 	if (repo.local) {
-		int rc = make_local_root(repo.dir);
+		int rc = mkdir_p(repo.dir, 0700);   /* backups are private */
 		if (rc < 0) {
 			fprintf(stderr, "hindsight: cannot create backup root %s: %s\n",
 				repo.dir, strerror(-rc));

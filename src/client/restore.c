@@ -182,28 +182,6 @@ static int check_in_snapshot(const struct repo *r, const char *name, const char 
 	return HS_EXIT_NOTFOUND;
 }
 
-static int make_dir_p(const char *path)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-				rc = -errno;
-				break;
-			}
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	free(copy);
-	return rc;
-}
-
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -255,7 +233,7 @@ int cmd_restore(int argc, char **argv)
 		sb_addf(&sb, "/%s", rel);
 		free(rel);
 		to_abs = sb_detach(&sb);
-		if (!o.dry_run && make_dir_p(to_abs) < 0) {
+		if (!o.dry_run && mkdir_p(to_abs, 0755) < 0) {
 			fprintf(stderr, "hindsight: cannot create %s: %s\n", to_abs, strerror(errno));
 			code = HS_EXIT_ERROR;
 			goto out;

@@ -152,6 +152,28 @@ int ensure_dir_at(int dirfd, const char *name, unsigned mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+int mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+
+	for (char *p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				rc = -errno;
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
 int mkdir_p_at(int dirfd, const char *rel)
 {
 	char comp[NAME_MAX + 1];

@@ -25,6 +25,9 @@ int read_file_at(int dirfd, const char *name, size_t max, char **out);
  */
 int remove_tree_at(int dirfd, const char *name);
 
+/* mkdir -p of an absolute path: each missing component made with mode. */
+int mkdir_p(const char *path, unsigned mode);
+
 /* mkdirat each component of the relative path rel below dirfd (mode 0700). */
 int mkdir_p_at(int dirfd, const char *rel);
 
