@@ -10,33 +10,25 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 static const char list_usage[] = "usage: hindsight list [--repo REPO] [--ssh CMD] [--json]\n";
 
-static int render(const char *text)
+/* Render an answer ask() has checked for protocol 1 and the verb. */
+static int render(json_t *top)
 {
-	json_error_t err;
-	json_t *top = json_loads(text, 0, &err);
-	json_t *snaps, *s;
-	const char *current = NULL;
+	json_t *snaps = json_object_get(top, "snapshots"), *s;
+	const char *current = json_string_value(json_object_get(top, "current"));
 	size_t i;
 	time_t now = time(NULL);
 
-	if (!top || !json_is_object(top) ||
-	    json_integer_value(json_object_get(top, "protocol")) != 1 ||
-	    !json_is_array(snaps = json_object_get(top, "snapshots"))) {
+	if (!json_is_array(snaps)) {
 		fputs("hindsight: the server's answer is not a protocol 1 list\n", stderr);
-		json_decref(top);
 		return HS_EXIT_ERROR;
 	}
-	current = json_string_value(json_object_get(top, "current"));
 	if (json_array_size(snaps) == 0) {
 		puts("no snapshots yet");
-		json_decref(top);
 		return HS_EXIT_OK;
 	}
 	printf("%-19s  %-19s  %-8s  %s\n", "SNAPSHOT", "LOCAL TIME", "AGE", "STATUS");
@@ -54,7 +46,6 @@ static int render(const char *text)
 		printf("%-19s  %-19s  %-8s  %s%s\n", name, local, age, status ? status : "?",
 		       current && !strcmp(current, name) ? "  (current)" : "");
 	}
-	json_decref(top);
 	return HS_EXIT_OK;
 }
 
@@ -70,7 +61,7 @@ int cmd_list(int argc, char **argv)
 	const char *spec = default_repo(), *ssh = NULL;
 	int json = 0, c, code;
 	struct repo repo;
-	char *answer = NULL;
+	json_t *answer = NULL;
 	char *words[] = { "list" };
 
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
@@ -86,21 +77,12 @@ int cmd_list(int argc, char **argv)
 		fputs(list_usage, stderr);
 		return HS_EXIT_USAGE;
 	}
-	if ((code = repo_parse(spec, ssh, &repo)) != 0)
+	if ((code = open_repo(spec, ssh, &repo)) != 0)
 		return code;
-	if (repo.local) {
-		struct stat st;
-		if (stat(repo.dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "hindsight: no backup root at %s\n", repo.dir);
-			repo_free(&repo);
-			return HS_EXIT_NOTFOUND;
-		}
-	}
-	code = run_query(&repo, words, 1, 64 << 20, &answer);
-	if (code == HS_EXIT_OK)
-		code = json ? (fputs(answer, stdout) == EOF ? HS_EXIT_ERROR : HS_EXIT_OK)
-			    : render(answer);
-	free(answer);
+	code = ask(&repo, words, 1, json, &answer);
+	if (code == HS_EXIT_OK && answer)
+		code = render(answer);
+	json_decref(answer);
 	repo_free(&repo);
 	return code;
 }

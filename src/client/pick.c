@@ -20,19 +20,15 @@
 int fetch_snapshots(const struct repo *r, struct snaplist *out)
 {
 	char *words[] = { "list" };
-	char *answer = NULL;
-	json_error_t err;
-	json_t *top, *snaps, *s;
+	json_t *top = NULL, *snaps, *s;
 	size_t i;
-	int code = run_query(r, words, 1, 64 << 20, &answer);
+	int code = ask(r, words, 1, 0, &top);
 
 	out->names = NULL;
 	out->n = 0;
 	if (code != HS_EXIT_OK)
 		return code;
-	top = json_loads(answer, 0, &err);
-	free(answer);
-	if (!top || !json_is_array(snaps = json_object_get(top, "snapshots"))) {
+	if (!json_is_array(snaps = json_object_get(top, "snapshots"))) {
 		fputs("hindsight: the server's answer is not a protocol 1 list\n", stderr);
 		json_decref(top);
 		return HS_EXIT_ERROR;

@@ -22,10 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef BINDIR
-#define BINDIR "/usr/local/bin"
-#endif
-
 extern char **environ;
 
 const char *default_repo(void)

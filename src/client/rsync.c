@@ -20,10 +20,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#ifndef RSYNC_PATH
-#define RSYNC_PATH "/usr/bin/rsync"
-#endif
-
 /* The rsync -e value that runs us as the transport, quoted for rsync's splitter. */
 static char *transport_rsh(void)
 {

@@ -23,10 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef RSYNC_PATH
-#define RSYNC_PATH "/usr/bin/rsync"
-#endif
-
 struct tally {
 	int warnings;
 	int errors;

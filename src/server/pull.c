@@ -42,11 +42,7 @@ static int pin_source(int snapfd, const char *name, const char *rest, int check)
 	}
 	int fd = snap_open_beneath(snapfd, norm);
 	if (fd == -ENOENT) {
-		if (check)
-			printf("refuse: no %s in snapshot %s\n", *norm ? norm : ".", name);
-		else
-			fprintf(stderr, "hindsight-server: no %.900s in snapshot %s\n",
-				*norm ? norm : ".", name);
+		say_missing(check, "no %.900s in snapshot %s", *norm ? norm : ".", name);
 		free(norm);
 		return HS_EXIT_NOTFOUND;
 	}
@@ -79,19 +75,12 @@ int run_pull(const struct request *req, const struct serve_opts *o)
 
 	rc = root_open(o->root, 0, &r);
 	if (rc < 0) {
-		if (o->check)
-			printf("refuse: no backup root at %s: %s\n", o->root, strerror(-rc));
-		else
-			fprintf(stderr, "hindsight-server: no backup root at %s: %s\n",
-				o->root, strerror(-rc));
+		say_missing(o->check, "no backup root at %s: %s", o->root, strerror(-rc));
 		return rc == -ENOENT ? HS_EXIT_NOTFOUND : HS_EXIT_ERROR;
 	}
 	rc = snap_resolve(r.fd, req->src_snap.v[0], name);
 	if (rc < 0) {
-		if (o->check)
-			printf("refuse: no snapshot %s\n", req->src_snap.v[0]);
-		else
-			fprintf(stderr, "hindsight-server: no snapshot %s\n", req->src_snap.v[0]);
+		say_missing(o->check, "no snapshot %s", req->src_snap.v[0]);
 		code = HS_EXIT_NOTFOUND;
 		goto out;
 	}

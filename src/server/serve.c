@@ -26,10 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RSYNC_PATH
-#define RSYNC_PATH "/usr/bin/rsync"
-#endif
-
 #define TRANSFER_LOG "transfer.log"
 
 /* rsync's whole environment: nothing of the client's, no LD_*, RSYNC_*, POPT* */
@@ -221,6 +217,17 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 		line = nl ? nl + 1 : NULL;
 	}
 	free(text);
+}
+
+void say_missing(int check, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(check ? "refuse: " : "hindsight-server: ", check ? stdout : stderr);
+	va_start(ap, fmt);
+	vfprintf(check ? stdout : stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', check ? stdout : stderr);
 }
 
 int refuse_cmd(const char *why, int check)

@@ -36,6 +36,9 @@ struct rsync_info {
 };
 const struct rsync_info *rsync_probe(const char *rsync);
 int refuse_cmd(const char *why, int check);
+/* Something asked for does not exist: "refuse: MSG" on stdout under
+ * --check (as every verdict), else "hindsight-server: MSG" on stderr. */
+void say_missing(int check, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct ll_plan;
 /* spawn_opts.pre_exec for rsync: Landlock per the plan (landlock.h). */
 int confine_rsync(void *ll_plan);
