@@ -11,7 +11,7 @@ DOCDIR    = $(PREFIX)/share/doc/hindsight
 RSYNC    ?= /usr/bin/rsync
 VERSION   = 0.1.0
 
-PKGS      = jansson
+PKGS      = jansson inih
 CSTD      = -std=c17
 WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
             -Wstrict-prototypes -Wmissing-prototypes -Wvla

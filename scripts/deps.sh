@@ -3,7 +3,7 @@
 # Does nothing when they are all there already (so no network is needed then).
 set -eu
 
-PKGS="gcc make pkg-config clang libclang-rt-14-dev libjansson-dev libcmocka-dev acl python3 \
+PKGS="gcc make pkg-config clang libclang-rt-14-dev libjansson-dev libinih-dev libcmocka-dev acl python3 \
 rsync openssh-server openssh-client attr jq cppcheck groff-base perl procps \
 iproute2 passwd coreutils findutils util-linux"
 
