@@ -52,36 +52,41 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
 	return fsync_dir(dirfd);
 }
 
-int read_file_at(int dirfd, const char *name, size_t max, char **out)
+int read_fd(int fd, size_t max, char **out)
 {
 	struct strbuf sb = STRBUF_INIT;
 	char buf[4096];
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
-			close(fd);
 			sb_release(&sb);
 			return -e;
 		}
 		if (n == 0)
 			break;
 		if (sb.len + (size_t)n > max) {
-			close(fd);
 			sb_release(&sb);
 			return -EFBIG;
 		}
 		sb_add(&sb, buf, (size_t)n);
 	}
-	close(fd);
 	*out = sb_detach(&sb);
 	return 0;
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **out)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	int rc = read_fd(fd, max, out);
+	close(fd);
+	return rc;
 }
 
 /* Remove the contents of the open directory fd, recursively. Closes fd. */

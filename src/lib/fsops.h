@@ -16,6 +16,9 @@ int fsync_dir(int dirfd);
  */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
 
+/* Read all of fd (at most max bytes, else -EFBIG) into a new NUL-terminated buffer. */
+int read_fd(int fd, size_t max, char **out);
+
 /* Read all of dirfd/name (at most max bytes) into a new NUL-terminated buffer. */
 int read_file_at(int dirfd, const char *name, size_t max, char **out);
 
