@@ -1,4 +1,5 @@
 #include "root.h"
+#include "deltree.h"
 #include "fsops.h"
 #include "strbuf.h"
 
@@ -226,7 +227,7 @@ static int trash_at(int fromfd, const char *from, int metafd)
 		return -errno;
 	int rc = renameat(fromfd, from, tfd, name) < 0 ? -errno : 0;
 	if (!rc)
-		rc = remove_tree_at(tfd, name);
+		rc = deltree_at(tfd, name, 0, 0, NULL);
 	close(tfd);
 	return rc;
 }
@@ -469,7 +470,7 @@ int root_repair(struct root *r)
 			struct dirent *de;
 			while ((de = readdir(d)) != NULL)
 				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-					remove_tree_at(dirfd(d), de->d_name);
+					deltree_at(dirfd(d), de->d_name, 0, 0, NULL);
 			closedir(d);
 		} else {
 			close(tfd);
