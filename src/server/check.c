@@ -11,6 +11,7 @@
 #include "../lib/landlock.h"
 #include "../lib/root.h"
 #include "../lib/snapname.h"
+#include "../lib/srvconf.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -82,6 +83,25 @@ static void check_landlock(struct tally *t)
 		say(t, "warning", "this kernel has no Landlock: rsync is confined by its argv alone");
 }
 
+static void check_config(const char *path, struct tally *t)
+{
+	struct srvconf c;
+	struct strbuf err = STRBUF_INIT, keep = STRBUF_INIT;
+	struct stat st;
+
+	if (srvconf_load(path, &c, &err) < 0) {
+		say(t, "error", "%s: pushes are refused until it is fixed", err.buf);
+	} else {
+		ret_format(&c.defaults.keep, &keep);
+		say(t, "ok", "%s%s: keep %s, %zu account section%s", c.path,
+		    stat(c.path, &st) == 0 ? "" : " (absent: the defaults)", keep.buf,
+		    c.n_accounts, c.n_accounts == 1 ? "" : "s");
+	}
+	srvconf_free(&c);
+	sb_release(&err);
+	sb_release(&keep);
+}
+
 /* The layout of one root: the same facts repair would act on, reported. */
 static int check_root(const char *path, struct tally *t)
 {
@@ -141,10 +161,13 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char usage[] = "usage: hindsight-server check [--root DIR]...\n";
+	static const char usage[] =
+		"usage: hindsight-server check [--root DIR]... [--config FILE]\n";
+	const char *config = getenv("HINDSIGHT_SERVER_CONF");
 	const char *rsync = RSYNC_PATH;
 	struct tally t = { 0, 0 };
 	struct argv roots = ARGV_INIT;
@@ -153,6 +176,7 @@ int cmd_check(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': argv_push(&roots, optarg); break;
+		case 'C': config = optarg; break;
 		case 'h': fputs(usage, stdout); argv_clear(&roots); return HS_EXIT_OK;
 		default: fputs(usage, stderr); argv_clear(&roots); return HS_EXIT_USAGE;
 		}
@@ -168,6 +192,7 @@ int cmd_check(int argc, char **argv)
 #endif
 	check_rsync(rsync, &t);
 	check_landlock(&t);
+	check_config(config, &t);
 	for (size_t i = 0; i < roots.n; i++) {
 		int rc = check_root(roots.v[i], &t);
 		if (rc == HS_EXIT_NOTFOUND)

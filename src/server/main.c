@@ -14,6 +14,9 @@ static const struct verb verbs[] = {
 	{ "serve", cmd_serve, "the forced command: accept one push or query" },
 	{ "local", cmd_local, "transport for a local backup root (used by hindsight)" },
 	{ "check", cmd_check, "what this server can promise: rsync, Landlock, each --root" },
+	{ "prune", cmd_prune, "thin history by the retention policy (--dry-run shows why)" },
+	{ "pin", cmd_pin, "keep a snapshot whatever the retention policy says" },
+	{ "unpin", cmd_unpin, "let the retention policy decide about a snapshot again" },
 };
 
 int main(int argc, char **argv)

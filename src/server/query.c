@@ -11,6 +11,7 @@
 #include "query.h"
 #include "server.h"
 #include "../lib/exitcodes.h"
+#include "../lib/prune.h"
 #include "../lib/root.h"
 
 #include <errno.h>
@@ -60,9 +61,19 @@ static json_t *snapshot_json(const struct root *r, const char *name)
 	return o;
 }
 
-static int query_list(const struct root *r)
+/*
+ * Every snapshot, with what retention will do to it: "pinned", and
+ * "expires" (when the policy, as configured now, would delete it if no
+ * newer snapshot came; null: kept). A broken server.conf leaves both
+ * unknown rather than failing the listing.
+ */
+static int query_list(const struct root *r, const struct serve_opts *o)
 {
 	struct snaplist l;
+	struct srvconf c;
+	struct acct_conf a;
+	struct prune_plan plan = { NULL, 0 };
+	struct strbuf err = STRBUF_INIT, keep = STRBUF_INIT;
 	json_t *arr, *top;
 	char target[64];
 	int rc = root_snapshots(r->fd, &l);
@@ -71,16 +82,38 @@ static int query_list(const struct root *r)
 		fprintf(stderr, "hindsight-server: cannot read %s: %s\n", r->path, strerror(-rc));
 		return HS_EXIT_ERROR;
 	}
+	int have_policy = srvconf_load(o->config, &c, &err) == 0;
+	if (have_policy) {
+		char account[64];
+		srvconf_account_of(r->fd, r->path, account, sizeof(account));
+		srvconf_account(&c, account, &a);
+		ret_format(&a.keep, &keep);
+		have_policy = prune_plan(r, &a.keep, time(NULL), &plan) == 0;
+	}
 	arr = json_array();
-	for (size_t i = 0; i < l.n; i++)
-		json_array_append_new(arr, snapshot_json(r, l.names[i]));
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *s = snapshot_json(r, l.names[i]);
+		const struct prune_item *it = NULL;
+		for (size_t j = 0; j < plan.n && !it; j++)
+			if (!strcmp(plan.items[j].name, l.names[i]))
+				it = &plan.items[j];
+		json_object_set_new(s, "pinned", json_boolean(is_pinned(r, l.names[i])));
+		json_object_set_new(s, "expires", it && it->expiry ?
+				    json_integer((json_int_t)it->expiry) : json_null());
+		json_array_append_new(arr, s);
+	}
 	ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
 	if (n >= 0)
 		target[n] = '\0';
-	top = json_pack("{s:i, s:s, s:o, s:o}", "protocol", QUERY_PROTOCOL,
+	top = json_pack("{s:i, s:s, s:o, s:o, s:o}", "protocol", QUERY_PROTOCOL,
 			"verb", "list", "current",
 			n >= 0 && snapname_parse(target, NULL) == 0 ? json_string(target) : json_null(),
+			"keep", have_policy ? json_string(keep.buf) : json_null(),
 			"snapshots", arr);
+	prune_plan_free(&plan);
+	srvconf_free(&c);
+	sb_release(&err);
+	sb_release(&keep);
 	snaplist_free(&l);
 	return emit_json(top);
 }
@@ -165,7 +198,7 @@ int run_query(char *const words[], size_t n, const struct serve_opts *o)
 	}
 	/* the policy admitted the verb with exactly these arguments */
 	if (!strcmp(words[0], "list") && n == 1)
-		code = query_list(&r);
+		code = query_list(&r, o);
 	else if (!strcmp(words[0], "status") && n == 1)
 		code = query_status(&r);
 	else if (!strcmp(words[0], "versions") && n == 2)

@@ -9,6 +9,7 @@
 #include "../lib/fsops.h"
 #include "../lib/landlock.h"
 #include "../lib/policy.h"
+#include "../lib/prune.h"
 #include "../lib/root.h"
 #include "../lib/snappath.h"
 #include "../lib/spawn.h"
@@ -380,6 +381,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, msg = STRBUF_INIT;
 	struct push_plan plan;
 	struct snapmeta m;
+	struct acct_conf acct;
 	time_t since;
 	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0;
 
@@ -391,6 +393,12 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			o->root, strerror(-rc));
 		return rc == -ENOENT ? HS_EXIT_NOTFOUND : errno_exit(rc);
 	}
+	code = account_conf(o, &r, &acct);
+	if (code != HS_EXIT_OK) {
+		root_close(&r);
+		return code;
+	}
+	code = HS_EXIT_ERROR;
 	rc = root_lock(&r, m.start, &since);
 	if (rc == -EWOULDBLOCK) {
 		char when[32] = "an unknown time";
@@ -413,6 +421,10 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = errno_exit(rc);
 		goto out;
 	}
+	code = push_space(&r, o, &acct);
+	if (code != HS_EXIT_OK)
+		goto out;
+	code = HS_EXIT_ERROR;
 	rc = root_prepare_push(&r, req->dest, &m.resumed);
 	if (rc < 0) {
 		fprintf(stderr, "hindsight-server: cannot prepare %s/" HS_INPROGRESS ": %s\n",
@@ -421,6 +433,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		goto out;
 	}
 	link_bases(&r, req->dest, &bases);
+	/* so that no prune meanwhile takes a basis away */
+	basis_write(&r, bases.v, bases.n);
 	/* made here so the confined rsync only appends to it */
 	int lfd = openat(r.metafd, TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 			 O_CLOEXEC, 0600);
@@ -470,6 +484,9 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes, m.resumed);
 	root_log(&r, msg.buf);
 	audit("result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
+	/* the basis has served: the published snapshot is the newest now */
+	basis_clear(&r);
+	push_retention(&r, &acct);
 	if (m.rsync_exit == 23) {
 		fprintf(stderr, "hindsight-server: snapshot %s published with errors "
 			"(some files could not be transferred)\n", m.name);
@@ -478,6 +495,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = HS_EXIT_OK;
 	}
 out:
+	if (r.lockfd >= 0)
+		basis_clear(&r);
 	sb_release(&msg);
 	sb_release(&recv);
 	sb_release(&log);
@@ -593,7 +612,8 @@ static int serve_judged(const char *cmd, const struct serve_opts *o_in)
 }
 
 static const char serve_usage[] =
-	"usage: hindsight-server serve [--root DIR] [--push-only | --restore-only] [--check]\n";
+	"usage: hindsight-server serve [--root DIR] [--push-only | --restore-only] [--check]\n"
+	"                             [--config FILE]\n";
 
 int cmd_serve(int argc, char **argv)
 {
@@ -602,6 +622,7 @@ int cmd_serve(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "push-only", no_argument, NULL, 'p' },
 		{ "restore-only", no_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -615,6 +636,7 @@ int cmd_serve(int argc, char **argv)
 		case 'c': o.check = 1; break;
 		case 'p': o.push_only = 1; break;
 		case 'R': o.restore_only = 1; break;
+		case 'C': o.config = optarg; break;
 		case 'h': fputs(serve_usage, stdout); return HS_EXIT_OK;
 		default: fputs(serve_usage, stderr); return HS_EXIT_USAGE;
 		}
@@ -654,6 +676,8 @@ int cmd_local(int argc, char **argv)
 	int code;
 
 	o.root = getenv("HINDSIGHT_ROOT");
+	/* the user's own transport: its environment is the user's to set */
+	o.config = getenv("HINDSIGHT_SERVER_CONF");
 	if (!o.root || o.root[0] != '/') {
 		fprintf(stderr, "hindsight-server: local: HINDSIGHT_ROOT must name an "
 			"absolute directory\n");

@@ -17,6 +17,7 @@ struct serve_opts {
 	int push_only;
 	int restore_only;
 	const char *rsync;   /* absolute path of rsync */
+	const char *config;  /* server.conf; NULL: SRVCONF_PATH */
 };
 
 /* Judge and run one client command against the backup root. */
@@ -55,7 +56,17 @@ void test_hook_argv(struct argv *argv);
 /* A restore: the sender role, reading one pinned snapshot. */
 int run_pull(const struct request *req, const struct serve_opts *o);
 
+/* retain.c: the account's settings, room before a push, thinning after. */
+struct root;
+struct acct_conf;
+int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
+int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
+void push_retention(const struct root *r, const struct acct_conf *a);
+
 int cmd_serve(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
+int cmd_pin(int argc, char **argv);
+int cmd_unpin(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
