@@ -31,10 +31,22 @@ static int render(json_t *top)
 		puts("no snapshots yet");
 		return HS_EXIT_OK;
 	}
+	/* what the server's retention policy will thin next: the soonest expiry */
+	json_int_t next = 0;
+	size_t n_next = 0;
+	json_array_foreach(snaps, i, s) {
+		json_int_t e = json_integer_value(json_object_get(s, "expires"));
+		if (e > 0 && (!next || e < next)) {
+			next = e;
+			n_next = 0;
+		}
+		n_next += e > 0 && e == next;
+	}
 	printf("%-19s  %-19s  %-8s  %s\n", "SNAPSHOT", "LOCAL TIME", "AGE", "STATUS");
 	json_array_foreach(snaps, i, s) {
 		const char *name = json_string_value(json_object_get(s, "name"));
 		const char *status = json_string_value(json_object_get(s, "status"));
+		json_int_t e = json_integer_value(json_object_get(s, "expires"));
 		time_t t;
 		char local[32] = "?", age[32] = "?";
 		struct tm tm;
@@ -43,8 +55,21 @@ static int render(json_t *top)
 		if (localtime_r(&t, &tm))
 			strftime(local, sizeof(local), "%Y-%m-%d %H:%M:%S", &tm);
 		format_age(now - t, age, sizeof(age));
-		printf("%-19s  %-19s  %-8s  %s%s\n", name, local, age, status ? status : "?",
-		       current && !strcmp(current, name) ? "  (current)" : "");
+		printf("%-19s  %-19s  %-8s  %s%s%s%s\n", name, local, age, status ? status : "?",
+		       current && !strcmp(current, name) ? "  (current)" : "",
+		       json_is_true(json_object_get(s, "pinned")) ? "  (pinned)" : "",
+		       next && e == next ? "  (thinned next)" : "");
+	}
+	const char *keep = json_string_value(json_object_get(top, "keep"));
+	if (keep) {
+		char in[32] = "now";
+		if (next > now)
+			format_age((time_t)next - now, in, sizeof(in));
+		if (next)
+			printf("retention %s: the next thinning, in %s, deletes %zu snapshot%s\n",
+			       keep, in, n_next, n_next == 1 ? "" : "s");
+		else
+			printf("retention %s: nothing is due to be thinned\n", keep);
 	}
 	return HS_EXIT_OK;
 }

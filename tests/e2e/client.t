@@ -52,7 +52,7 @@ lists_with_errors() {
 
 human_current_is_last() {
 	local last
-	last=$(tail -n 1 "$1")
+	last=$(grep -E '^[0-9]{4}(_[0-9]{2}){5} ' "$1" | tail -n 1)
 	grep -q '(current)' <<<"$last" && [ "$(grep -c '(current)' "$1")" -eq 1 ] && return 0
 	echo "the last row is not the only one marked (current):"
 	cat "$1"
@@ -145,7 +145,9 @@ assert "list (table) over ssh exits 0" succeeds hs list --repo server: --ssh "ss
 cp "$LAST_OUT" "$SCRATCH/list.txt"
 assert "the table has a header and three rows" is_eq "$(human_rows "$SCRATCH/list.txt")" 3
 assert "the table lists the snapshots oldest first" \
-	is_eq "$(awk 'NR > 1 { print $1 }' "$SCRATCH/list.txt" | tr '\n' ' ')" "$S1 $S2 $S3 "
+	is_eq "$(grep -E '^[0-9]{4}(_[0-9]{2}){5} ' "$SCRATCH/list.txt" | awk '{ print $1 }' | tr '\n' ' ')" "$S1 $S2 $S3 "
+assert "the table ends with the retention line" \
+	is_eq "$(tail -n 1 "$SCRATCH/list.txt" | cut -c1-44)" "retention 24h:all 30d:daily forever:weekly: "
 assert "the table marks only the newest as current" human_current_is_last "$SCRATCH/list.txt"
 assert "HINDSIGHT_REPO and HINDSIGHT_SSH work in place of --repo and --ssh" \
 	succeeds env HINDSIGHT_REPO=server: HINDSIGHT_SSH="ssh -F $CA" "$HS_CLIENT" list --json
