@@ -483,6 +483,8 @@ free_port() {
 # MODE authorized_keys: no ForceCommand; each key line is
 #   restrict,command="hindsight-server serve".
 # Writes a client config per account (ssh_conf USER) with Host "server".
+# HS_SERVE_ARGS, if set, is appended to the forced command (e.g.
+# "--config $SCRATCH/server.conf").
 start_sshd() {
 	local mode=$1 users conf log p u
 	shift
@@ -495,7 +497,7 @@ start_sshd() {
 	for u in $users; do
 		case $mode in
 		forcecommand) authorize "$u" ;;
-		authorized_keys) authorize "$u" "restrict,command=\"$HS_SERVER serve\"" ;;
+		authorized_keys) authorize "$u" "restrict,command=\"$HS_SERVER serve${HS_SERVE_ARGS:+ $HS_SERVE_ARGS}\"" ;;
 		*) fatal "start_sshd: unknown mode $mode" ;;
 		esac
 	done
@@ -524,7 +526,7 @@ start_sshd() {
 			echo "Subsystem sftp /usr/lib/openssh/sftp-server"
 			if [ "$mode" = forcecommand ]; then
 				echo "Match User $(echo "$users" | tr ' ' ,)"
-				echo "	ForceCommand $HS_SERVER serve"
+				echo "	ForceCommand $HS_SERVER serve${HS_SERVE_ARGS:+ $HS_SERVE_ARGS}"
 				echo "	DisableForwarding yes"
 				echo "	AllowAgentForwarding no"
 				echo "	X11Forwarding no"
