@@ -104,6 +104,7 @@ install: all
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
+	install -m 644 contrib/server.conf $(DESTDIR)$(DOCDIR)/contrib/
 	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
 
 clean:
