@@ -154,6 +154,36 @@ static void long_line_is_refused(void **state)
 	free(text);
 }
 
+/* The example shipped in contrib/ parses, and says what the defaults are. */
+static void shipped_example_is_the_defaults(void **state)
+{
+	struct srvconf c, d;
+	struct strbuf err = STRBUF_INIT;
+	struct acct_conf a, b;
+
+	(void)state;
+	if (srvconf_load("contrib/server.conf", &c, &err) < 0)
+		fail_msg("%s", err.buf);
+	assert_int_equal(srvconf_load("/nonexistent/server.conf", &d, &err), 0);
+	srvconf_account(&c, "laptop", &a);
+	srvconf_account(&d, "laptop", &b);
+	struct strbuf ka = STRBUF_INIT, kb = STRBUF_INIT;
+	ret_format(&a.keep, &ka);
+	ret_format(&b.keep, &kb);
+	assert_string_equal(ka.buf, kb.buf);
+	sb_release(&ka);
+	sb_release(&kb);
+	assert_int_equal(a.min_free.is_percent, b.min_free.is_percent);
+	assert_true(a.min_free.percent == b.min_free.percent);
+	assert_true(a.min_free_inodes == b.min_free_inodes);
+	assert_int_equal(a.quota, b.quota);
+	assert_int_equal(a.max_age, b.max_age);
+	assert_string_equal(c.base, d.base);
+	srvconf_free(&c);
+	srvconf_free(&d);
+	sb_release(&err);
+}
+
 static void formats_bytes(void **state)
 {
 	char b[32];
@@ -183,7 +213,7 @@ static int teardown(void **state)
 int main(void)
 {
 	enum { N = sizeof(conf_rows) / sizeof(conf_rows[0]) };
-	struct CMUnitTest tests[N + 2];
+	struct CMUnitTest tests[N + 3];
 	size_t nt = 0;
 
 	for (size_t i = 0; i < N; i++)
@@ -191,5 +221,6 @@ int main(void)
 						   (void *)&conf_rows[i] };
 	tests[nt++] = (struct CMUnitTest)cmocka_unit_test(long_line_is_refused);
 	tests[nt++] = (struct CMUnitTest)cmocka_unit_test(formats_bytes);
+	tests[nt++] = (struct CMUnitTest)cmocka_unit_test(shipped_example_is_the_defaults);
 	return _cmocka_run_group_tests("srvconf", tests, nt, setup, teardown);
 }
