@@ -14,6 +14,7 @@ static const struct verb verbs[] = {
 	{ "serve", cmd_serve, "the forced command: accept one push or query" },
 	{ "local", cmd_local, "transport for a local backup root (used by hindsight)" },
 	{ "check", cmd_check, "what this server can promise: rsync, Landlock, each --root" },
+	{ "du", cmd_du, "each snapshot's size, and the bytes only it holds" },
 };
 
 int main(int argc, char **argv)

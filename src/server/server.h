@@ -58,5 +58,6 @@ int run_pull(const struct request *req, const struct serve_opts *o);
 int cmd_serve(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_du(int argc, char **argv);
 
 #endif
