@@ -14,6 +14,8 @@ static const struct verb verbs[] = {
 	{ "serve", cmd_serve, "the forced command: accept one push or query" },
 	{ "local", cmd_local, "transport for a local backup root (used by hindsight)" },
 	{ "check", cmd_check, "what this server can promise: rsync, Landlock, each --root" },
+	{ "adduser", cmd_adduser, "give a client its account, backup root and key" },
+	{ "deluser", cmd_deluser, "take a client's account and key away (--purge: its backups too)" },
 	{ "du", cmd_du, "each snapshot's size, and the bytes only it holds" },
 };
 

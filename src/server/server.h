@@ -58,6 +58,8 @@ int run_pull(const struct request *req, const struct serve_opts *o);
 int cmd_serve(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_adduser(int argc, char **argv);
+int cmd_deluser(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 
 #endif
