@@ -50,6 +50,7 @@ struct plan {
 	struct strbuf key;       /* the key line as given, checked */
 	struct strbuf line;      /* what the keys file will hold */
 	struct strbuf fpr;       /* ssh-keygen -l's line, for the message */
+	char exe[PATH_MAX];      /* this program, which the key runs */
 	int has_account;
 	uid_t uid;               /* the account's, once it exists */
 	gid_t gid;
@@ -148,8 +149,8 @@ static int read_key(struct plan *p)
 /* The forced command names this very program by its absolute path. */
 static int forced_command(struct plan *p)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *exe = p->exe;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(p->exe) - 1);
 
 	if (n <= 0)
 		return fail(HS_EXIT_ERROR, "cannot find this program's path: %s", strerror(errno));
@@ -160,9 +161,6 @@ static int forced_command(struct plan *p)
 			    exe[i]))
 			return fail(HS_EXIT_ERROR, "this program's path cannot go in a forced "
 				    "command: %s", exe);
-	if (strcmp(exe, BINDIR "/hindsight-server"))
-		fprintf(stderr, "hindsight-server: adduser: note: the key runs %s, "
-			"not the installed %s\n", exe, BINDIR "/hindsight-server");
 	sb_addf(&p->line, "restrict,command=\"%s serve\" %s\n", exe, p->key.buf);
 	return 0;
 }
@@ -345,6 +343,9 @@ static int write_key(struct plan *p, struct strbuf *done)
 	}
 	did(done, "%s %s/%s: %s", rc == -ENOENT ? "wrote" : same ? "fixed the owner and mode of" :
 	    "replaced the key in", HS_KEYS_DIR, p->name, p->fpr.buf);
+	if (strcmp(p->exe, BINDIR "/hindsight-server"))
+		printf("note: the key runs %s, not the installed %s\n", p->exe,
+		       BINDIR "/hindsight-server");
 	code = 0;
 out:
 	free(old);

@@ -27,6 +27,7 @@
 #include "server.h"
 #include "query.h"
 #include "../lib/exitcodes.h"
+#include "../lib/fsops.h"
 #include "../lib/inotab.h"
 #include "../lib/root.h"
 #include "../lib/strbuf.h"
@@ -36,15 +37,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <linux/magic.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -217,39 +215,6 @@ static void walk(struct du *du, int fd, uint32_t unit, unsigned depth)
 	closedir(d);
 }
 
-/* Filesystems whose readdir d_ino is the inode's st_ino. */
-static int dino_trusted(int fd)
-{
-	struct statfs sf;
-
-	if (fstatfs(fd, &sf) < 0)
-		return 0;
-	switch ((unsigned long)sf.f_type) {
-	case XFS_SUPER_MAGIC:
-	case EXT4_SUPER_MAGIC:     /* ext2, ext3 and ext4 */
-	case BTRFS_SUPER_MAGIC:
-	case TMPFS_MAGIC:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-/* One open directory per level of depth: allow as many as we may. */
-static unsigned depth_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 512;
-	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < 65536) {
-		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 && getrlimit(RLIMIT_NOFILE, &rl) < 0)
-			return 512;
-	}
-	return rl.rlim_cur > 64 + 16 ? (unsigned)(rl.rlim_cur - 16) : 64;
-}
-
 static int cmp_name(const void *key, const void *elem)
 {
 	return strcmp(key, elem);
@@ -265,12 +230,14 @@ static int du_root(struct du *du, const struct root *r, const struct snaplist *l
 	if (fstat(r->fd, &st) < 0)
 		return -errno;
 	du->dev = st.st_dev;
-	du->dino = dino_trusted(r->fd);
+	du->dino = dirent_exact(r->fd);
 #ifdef HS_TEST_HOOKS
 	if (getenv("HS_TEST_DU_STAT_ALL"))
 		du->dino = 0;
 #endif
-	du->max_depth = depth_limit();
+	/* one open directory per level of depth, and a few to spare */
+	unsigned long fds = raise_fd_limit(65536);
+	du->max_depth = fds > 64 ? (unsigned)(fds - 16) : 48;
 	sb_addstr(&du->path, r->path);
 	for (uint32_t i = 0; i < other; i++) {
 		fd = openat(r->fd, l->names[i], DIR_FLAGS);
