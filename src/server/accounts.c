@@ -62,21 +62,37 @@ const char *home_base(const struct passwd *pw, struct strbuf *base)
 	return why;
 }
 
-const char *root_owned_dir(const char *path, int need_search)
+static const char *root_owned(const struct stat *st, int need_search)
+{
+	if (!S_ISDIR(st->st_mode))
+		return "is not a directory";
+	if (st->st_uid != 0)
+		return "is not owned by root";
+	if (st->st_mode & 022)
+		return "is writable by group or others";
+	if (need_search && !(st->st_mode & 01))
+		return "is not searchable by others (the accounts must reach their roots)";
+	return NULL;
+}
+
+const char *root_owned_dir(const char *path, int need_search, int follow)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
-		return NULL;   /* made by us, later */
-	if (!S_ISDIR(st.st_mode))
-		return "is not a directory";
-	if (st.st_uid != 0)
-		return "is not owned by root";
-	if (st.st_mode & 022)
-		return "is writable by group or others";
-	if (need_search && !(st.st_mode & 01))
-		return "is not searchable by others (the accounts must reach their roots)";
-	return NULL;
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
+		return errno == ENOENT ? NULL : "cannot be examined";
+	if (S_ISLNK(st.st_mode))
+		return "is a symlink";
+	return root_owned(&st, need_search);
+}
+
+const char *root_owned_fd(int fd, int need_search)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return "cannot be examined";
+	return root_owned(&st, need_search);
 }
 
 void did(struct strbuf *done, const char *fmt, ...)

@@ -38,8 +38,16 @@ int in_hindsight_group(const struct passwd *pw);
  */
 const char *home_base(const struct passwd *pw, struct strbuf *base);
 
-/* Refuse a directory the account or anybody but root could change. */
-const char *root_owned_dir(const char *path, int need_search);
+/*
+ * NULL if path is missing (to be made) or a directory that only root can
+ * change, searchable by others if need_search; else why not. follow: a
+ * symlink to such a directory will do (the base an admin chose), else it
+ * is refused.
+ */
+const char *root_owned_dir(const char *path, int need_search, int follow);
+
+/* The same for a directory already open (after the open, no race). */
+const char *root_owned_fd(int fd, int need_search);
 
 /* One syslog line for an admin verb: who ran it, on what, what it did. */
 void admin_log(const char *verb, const char *name, int code, const struct strbuf *done);

@@ -178,6 +178,10 @@ static int judge_system(struct plan *p)
 		if (!in_hindsight_group(pw))
 			return fail(HS_EXIT_REFUSED, "an account %s exists and is not a hindsight "
 				    "account (not in group %s); choose another name", p->name, HS_GROUP);
+		const struct group *gr = getgrnam(HS_GROUP);
+		if (gr && pw->pw_gid == gr->gr_gid)
+			return fail(HS_EXIT_REFUSED, "%s's primary group is %s; it needs a group of "
+				    "its own (usermod -g)", p->name, HS_GROUP);
 		if (!pw->pw_dir || strcmp(pw->pw_dir, p->home.buf))
 			return fail(HS_EXIT_REFUSED, "%s's backup root is %s, not %s (give its --base)",
 				    p->name, pw->pw_dir ? pw->pw_dir : "(none)", p->home.buf);
@@ -188,9 +192,9 @@ static int judge_system(struct plan *p)
 		return fail(HS_EXIT_REFUSED, "a group %s exists already, and the account must "
 			    "have a group of its own", p->name);
 	}
-	if ((why = root_owned_dir(p->base.buf, 1)))
+	if ((why = root_owned_dir(p->base.buf, 1, 1)))
 		return fail(HS_EXIT_REFUSED, "the base %s %s", p->base.buf, why);
-	if ((why = root_owned_dir(HS_KEYS_DIR, 1)))
+	if ((why = root_owned_dir(HS_KEYS_DIR, 1, 0)))
 		return fail(HS_EXIT_REFUSED, "%s %s", HS_KEYS_DIR, why);
 	if (lstat(p->home.buf, &st) < 0)
 		return 0;
@@ -266,9 +270,10 @@ static int make_root(struct plan *p, struct strbuf *done)
 	struct stat st;
 	int base, fd, made = 0, made_base = 0, code = HS_EXIT_ERROR;
 
-	if (lstat(p->base.buf, &st) < 0) {
-		if (mkdir_p(p->base.buf, 0755) < 0)
-			return fail(HS_EXIT_ERROR, "cannot make %s: %s", p->base.buf, strerror(errno));
+	if (stat(p->base.buf, &st) < 0) {
+		int rc = mkdir_p(p->base.buf, 0755);
+		if (rc < 0)
+			return fail(HS_EXIT_ERROR, "cannot make %s: %s", p->base.buf, strerror(-rc));
 		made_base = 1;
 	}
 	base = open(p->base.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -277,6 +282,11 @@ static int make_root(struct plan *p, struct strbuf *done)
 	if (made_base) {
 		fchmod(base, 0755);
 		did(done, "created %s (root, 0755)", p->base.buf);
+	}
+	const char *why = root_owned_fd(base, 1);
+	if (why) {
+		close(base);
+		return fail(HS_EXIT_REFUSED, "the base %s %s", p->base.buf, why);
 	}
 	if (mkdirat(base, p->name, 0700) == 0)
 		made = 1;
@@ -313,17 +323,25 @@ static int write_key(struct plan *p, struct strbuf *done)
 {
 	struct stat st;
 	char *old = NULL;
-	int dir, rc, wrc, code = HS_EXIT_ERROR;
+	const char *why;
+	int dir, rc, wrc, made = 0, code = HS_EXIT_ERROR;
 
 	if (lstat(HS_KEYS_DIR, &st) < 0) {
-		if (mkdir_p(HS_KEYS_DIR, 0755) < 0)
-			return fail(HS_EXIT_ERROR, "cannot make %s: %s", HS_KEYS_DIR, strerror(errno));
-		did(done, "created %s (root, 0755)", HS_KEYS_DIR);
+		if ((rc = mkdir_p(HS_KEYS_DIR, 0755)) < 0)
+			return fail(HS_EXIT_ERROR, "cannot make %s: %s", HS_KEYS_DIR, strerror(-rc));
+		made = 1;
 	}
 	dir = open(HS_KEYS_DIR, DIR_FLAGS);
 	if (dir < 0)
 		return fail(HS_EXIT_ERROR, "cannot open %s: %s", HS_KEYS_DIR, strerror(errno));
-	fchmod(dir, 0755);
+	if (made) {
+		fchmod(dir, 0755);
+		did(done, "created %s (root, 0755)", HS_KEYS_DIR);
+	}
+	if ((why = root_owned_fd(dir, 1))) {
+		close(dir);
+		return fail(HS_EXIT_REFUSED, "%s %s", HS_KEYS_DIR, why);
+	}
 	rc = read_file_at(dir, p->name, 65536, &old);
 	int same = rc == 0 && !strcmp(old, p->line.buf);
 	if (same && fstatat(dir, p->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&

@@ -68,11 +68,13 @@ struct du {
 	struct strbuf path;       /* the directory being read, for messages */
 };
 
+/* err: an errno value, or 0 for a tree deeper than we go */
 static void warn(struct du *du, const char *name, int err)
 {
 	if (++du->errors <= MAX_MESSAGES)
 		fprintf(stderr, "hindsight-server: du: cannot read %s%s%s: %s\n", du->path.buf,
-			name ? "/" : "", name ? name : "", strerror(err));
+			name ? "/" : "", name ? name : "",
+			err ? strerror(err) : "deeper than the open files limit allows");
 	else if (du->errors == MAX_MESSAGES + 1)
 		fputs("hindsight-server: du: more errors; not shown\n", stderr);
 }
@@ -128,7 +130,7 @@ static void dir(struct du *du, int fd, const char *name, uint32_t unit, unsigned
 	}
 	count(du, &st, unit);
 	if (depth > du->max_depth) {
-		warn(du, name, ELOOP);
+		warn(du, name, 0);
 		close(fd);
 		return;
 	}

@@ -168,12 +168,18 @@ absent_open() { absent "$SCRATCH/open/$bad"; }
 assert "... and nothing was made in it" absent_open
 
 new_account x
+other=$ACCOUNT
 assert "an existing account that is not a hindsight account is refused (exit 12)" \
-	must_fail 12 add "$ACCOUNT" --key "$good_key" --base "$BASE"
+	must_fail 12 add "$other" --key "$good_key" --base "$BASE"
 assert "... naming the reason" last_err_has "exists and is not a hindsight account"
 assert "... and it is left as it was: not in group hindsight, no key, no root" \
-	is_eq "$(id -nG "$ACCOUNT" | grep -cw hindsight; ls "$KEYS/$ACCOUNT" "$BASE/$ACCOUNT" 2>/dev/null | wc -l)" \
+	is_eq "$(id -nG "$other" | grep -cw hindsight; ls "$KEYS/$other" "$BASE/$other" 2>/dev/null | wc -l)" \
 	"$(printf '0\n0')"
+new_account y
+usermod -g hindsight "$ACCOUNT" || fatal "usermod -g hindsight $ACCOUNT"
+assert "an account whose primary group is hindsight is refused (exit 12)" \
+	must_fail 12 add "$ACCOUNT" --key "$good_key" --base "$BASE"
+assert "... it needs a group of its own" last_err_has "primary group is hindsight"
 assert "the same account under another --base is refused (exit 12)" \
 	must_fail 12 add "$NAME" --key "$good_key" --base "$SCRATCH/other"
 assert "... naming where its root is" last_err_has "backup root is $BASE/$NAME"
@@ -181,15 +187,25 @@ assert "... naming where its root is" last_err_has "backup root is $BASE/$NAME"
 # ---------------------------------------------------------------- deluser
 
 assert "deluser refuses an account that is not a hindsight account (exit 12)" \
-	must_fail 12 del "$ACCOUNT"
-assert "... and leaves it" succeeds getent passwd "$ACCOUNT"
+	must_fail 12 del "$other"
+assert "... and leaves it" succeeds getent passwd "$other"
 assert "deluser refuses root (exit 12)" must_fail 12 del root
 assert "deluser of no such account exits 10" must_fail 10 del "hsz$$"
 
 uid=$(id -u "$NAME")
+bg "$SCRATCH/busy.log" setpriv --reuid="$uid" --regid="$(id -g "$NAME")" --clear-groups sleep 60
+wait_until 5 pgrep -u "$NAME" sleep || fatal "no process as $NAME"
+assert "deluser of an account still running something exits 11 (retry later)" \
+	must_fail 11 del "$NAME"
+assert "... says so" last_err_has "is in use .*retry when it ends"
+assert "... and has taken the key away already, so nothing new starts" absent "$KEYS/$NAME"
+assert "... but not the account" succeeds getent passwd "$NAME"
+kill "$BG_PID"
+wait "$BG_PID" 2>/dev/null
+
 assert "deluser removes the account and its key" succeeds del "$NAME"
 assert "... the account is gone" must_fail 2 getent passwd "$NAME"
-assert "... its key file too" absent "$KEYS/$NAME"
+assert "... its key file is gone" absent "$KEYS/$NAME"
 assert "... and its backups are kept, still owned by its uid" \
 	is_eq "$(snapshots "$BASE/$NAME" | wc -l) $(stat -c %u "$BASE/$NAME")" "3 $uid"
 assert "adduser again takes the kept root back, with the same uid" \
