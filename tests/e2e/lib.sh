@@ -482,12 +482,9 @@ free_port() {
 #   contrib/sshd_config.d/hindsight.conf ships); keys are bare.
 # MODE authorized_keys: no ForceCommand; each key line is
 #   restrict,command="hindsight-server serve".
-# MODE system: keys from /etc/ssh/authorized_keys/%u, as `hindsight-server
-#   adduser` writes them (restrict,command="..."); nothing else forced.
-# MODE shipped: as system, and first the shipped drop-in
-#   (contrib/sshd_config.d/hindsight.conf, Match Group hindsight) with only
-#   its ForceCommand path changed to the server under test.
-# In the last two, the client key is $SCRATCH/client/USER.key.
+# MODE system: keys from /etc/ssh/authorized_keys/%u, as adduser writes them.
+# MODE shipped: as system, after the shipped drop-in (only its ForceCommand
+#   path changed). In both, the client key is $SCRATCH/client/USER.key.
 # Writes a client config per account (ssh_conf USER) with Host "server".
 start_sshd() {
 	local mode=$1 users conf log p u
