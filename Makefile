@@ -8,6 +8,9 @@ DESTDIR  ?=
 BINDIR    = $(PREFIX)/bin
 MANDIR    = $(PREFIX)/share/man
 DOCDIR    = $(PREFIX)/share/doc/hindsight
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 RSYNC    ?= /usr/bin/rsync
 VERSION   = 0.1.0
 
@@ -97,15 +100,30 @@ demo: deps
 deps:
 	@./scripts/deps.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-	  $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d
+install: all install-contrib
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 755 $(O)/hindsight $(O)/hindsight-server $(DESTDIR)$(BINDIR)/
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
 	install -m 644 contrib/server.conf $(DESTDIR)$(DOCDIR)/contrib/
 	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
+
+# contrib/ names /usr/local/bin/hindsight-server; installed, it names BINDIR's.
+# The systemd units and snippets go where systemd looks for them under
+# PREFIX (it reads /usr/local/lib/... too); the sshd drop-in changes how sshd
+# treats a group, so it is only copied to the docs, for the admin to enable.
+# Needs no build: tests/e2e/contrib.t runs it.
+CONTRIB_BIN = sed 's|/usr/local/bin/hindsight-server|$(BINDIR)/hindsight-server|g'
+install-contrib:
+	install -d $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	$(CONTRIB_BIN) contrib/sshd_config.d/hindsight.conf >$(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/hindsight.conf
+	$(CONTRIB_BIN) contrib/systemd/hindsight-prune.service >$(DESTDIR)$(UNITDIR)/hindsight-prune.service
+	$(CONTRIB_BIN) contrib/systemd/hindsight-prune.timer >$(DESTDIR)$(UNITDIR)/hindsight-prune.timer
+	chmod 644 $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/hindsight.conf \
+	  $(DESTDIR)$(UNITDIR)/hindsight-prune.service $(DESTDIR)$(UNITDIR)/hindsight-prune.timer
+	install -m 644 contrib/sysusers.d/hindsight.conf $(DESTDIR)$(SYSUSERSDIR)/hindsight.conf
+	install -m 644 contrib/tmpfiles.d/hindsight.conf $(DESTDIR)$(TMPFILESDIR)/hindsight.conf
 
 clean:
 	rm -rf build build-asan build-clang build-hooks build-asan-hooks build-test build-fuzz $(O)
@@ -142,4 +160,4 @@ $(O)/fuzz_%: tests/fuzz/fuzz_%.c $(O)/libhindsight.a $(O)/config.h
 
 .PHONY: fuzz fuzz-run
 
-.PHONY: all unit e2e check lint demo deps install clean FORCE
+.PHONY: all unit e2e check lint demo deps install install-contrib clean FORCE

@@ -37,4 +37,18 @@ int mkdir_p_at(int dirfd, const char *rel);
 /* Create dirfd/name as a directory if missing; EEXIST is fine if it is one. */
 int ensure_dir_at(int dirfd, const char *name, unsigned mode);
 
+/*
+ * Are readdir's d_ino and d_type exact on the filesystem of fd (d_ino ==
+ * st_ino of the name)? True on ext2/3/4, XFS, btrfs and tmpfs; elsewhere
+ * (FUSE, network filesystems) callers stat every name.
+ */
+int dirent_exact(int fd);
+
+/*
+ * Raise the soft limit on open files towards want (never past the hard
+ * limit) for walks that hold a directory open per level. Returns the soft
+ * limit now in force.
+ */
+unsigned long raise_fd_limit(unsigned long want);
+
 #endif

@@ -35,7 +35,8 @@ pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if ((o->out_fd >= 0 && dup2(o->out_fd, 1) < 0) ||
+		if ((o->in_fd >= 0 && dup2(o->in_fd, 0) < 0) ||
+		    (o->out_fd >= 0 && dup2(o->out_fd, 1) < 0) ||
 		    (o->err_fd >= 0 && dup2(o->err_fd, 2) < 0) ||
 		    (o->cwd_fd >= 0 && fchdir(o->cwd_fd) < 0))
 			_exit(127);

@@ -28,8 +28,9 @@ struct spawn_opts {
 	 * the child exit 127 without exec (fail closed) */
 	int (*pre_exec)(void *arg);
 	void *pre_exec_arg;
+	int in_fd;    /* the child's stdin */
 };
-#define SPAWN_OPTS_INIT { -1, -1, -1, -1, NULL, NULL }
+#define SPAWN_OPTS_INIT { -1, -1, -1, -1, NULL, NULL, -1 }
 pid_t spawn_with(const char *path, char *const argv[], char *const envp[],
 		 const struct spawn_opts *o);
 

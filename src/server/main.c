@@ -17,6 +17,9 @@ static const struct verb verbs[] = {
 	{ "prune", cmd_prune, "thin history by the retention policy (--dry-run shows why)" },
 	{ "pin", cmd_pin, "keep a snapshot whatever the retention policy says" },
 	{ "unpin", cmd_unpin, "let the retention policy decide about a snapshot again" },
+	{ "adduser", cmd_adduser, "give a client its account, backup root and key" },
+	{ "deluser", cmd_deluser, "take a client's account and key away (--purge: its backups too)" },
+	{ "du", cmd_du, "each snapshot's size, and the bytes only it holds" },
 };
 
 int main(int argc, char **argv)

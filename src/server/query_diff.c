@@ -15,34 +15,17 @@
  */
 #include "query_diff.h"
 #include "../lib/exitcodes.h"
+#include "../lib/fsops.h"
 #include "../lib/snappath.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/vfs.h>
 #include <unistd.h>
-
-/* d_ino and d_type are exact on these; elsewhere every name is stat'ed. */
-static int trusted_fs(int fd)
-{
-	static const long types[] = { EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC, BTRFS_SUPER_MAGIC,
-				      TMPFS_MAGIC };
-	struct statfs sf;
-
-	if (fstatfs(fd, &sf) < 0)
-		return 0;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if ((long)sf.f_type == types[i])
-			return 1;
-	return 0;
-}
 
 /*
  * Each level of the walk holds one directory open per side, and so does
@@ -50,16 +33,6 @@ static int trusted_fs(int fd)
  * PATH_MAX bytes can name, in a few threads at once.
  */
 #define FD_WANTED 16384
-
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < FD_WANTED) {
-		rl.rlim_cur = rl.rlim_max < FD_WANTED ? rl.rlim_max : FD_WANTED;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
 
 /*
  * Planning: compare the pair of task t down to its subdirectories, which
@@ -242,8 +215,8 @@ int query_diff(const struct root *r, const char *sel_a, const char *sel_b, const
 		*slash = '\0';
 	else
 		parent[0] = '\0';
-	d->trust_dirent = trusted_fs(sa) && trusted_fs(sb);
-	raise_fd_limit();
+	d->trust_dirent = dirent_exact(sa) && dirent_exact(sb);
+	raise_fd_limit(FD_WANTED);
 	if (!*rel) {
 		/* the tops: compared below, never reported themselves */
 		struct stat sta, stb;

@@ -69,5 +69,8 @@ int cmd_pin(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_adduser(int argc, char **argv);
+int cmd_deluser(int argc, char **argv);
+int cmd_du(int argc, char **argv);
 
 #endif

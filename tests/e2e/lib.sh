@@ -482,6 +482,9 @@ free_port() {
 #   contrib/sshd_config.d/hindsight.conf ships); keys are bare.
 # MODE authorized_keys: no ForceCommand; each key line is
 #   restrict,command="hindsight-server serve".
+# MODE system: keys from /etc/ssh/authorized_keys/%u, as adduser writes them.
+# MODE shipped: as system, after the shipped drop-in (only its ForceCommand
+#   path changed). In both, the client key is $SCRATCH/client/USER.key.
 # Writes a client config per account (ssh_conf USER) with Host "server".
 # HS_SERVE_ARGS, if set, is appended to the forced command (e.g.
 # "--config $SCRATCH/server.conf").
@@ -498,14 +501,19 @@ start_sshd() {
 		case $mode in
 		forcecommand) authorize "$u" ;;
 		authorized_keys) authorize "$u" "restrict,command=\"$HS_SERVER serve${HS_SERVE_ARGS:+ $HS_SERVE_ARGS}\"" ;;
+		system | shipped) ;;
 		*) fatal "start_sshd: unknown mode $mode" ;;
 		esac
 	done
 	conf="$SCRATCH/sshd/sshd_config"
+	[ "$mode" = shipped ] &&
+		sed "s|^\(\tForceCommand\) /usr/local/bin/hindsight-server serve\$|\1 $HS_SERVER serve|" \
+			"$HS_SRCDIR/contrib/sshd_config.d/hindsight.conf" >"$SCRATCH/sshd/hindsight.conf"
 	for _ in 1 2 3 4 5 6 7 8; do
 		p=$(free_port) || fatal "no free port"
 		log="$SCRATCH/sshd/sshd-$mode-$p.log"
 		{
+			[ "$mode" = shipped ] && echo "Include $SCRATCH/sshd/hindsight.conf"
 			echo "Port $p"
 			echo "ListenAddress 127.0.0.1"
 			echo "HostKey $SCRATCH/sshd/host_ed25519"
@@ -518,7 +526,10 @@ start_sshd() {
 			echo "PermitRootLogin no"
 			echo "PermitUserEnvironment no"
 			echo "AllowUsers $users"
-			echo "AuthorizedKeysFile $SCRATCH/auth/%u"
+			case $mode in
+			system | shipped) echo "AuthorizedKeysFile /etc/ssh/authorized_keys/%u" ;;
+			*) echo "AuthorizedKeysFile $SCRATCH/auth/%u" ;;
+			esac
 			echo "LogLevel VERBOSE"
 			echo "PrintMotd no"
 			echo "PrintLastLog no"
