@@ -18,7 +18,7 @@ WARN      = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = $(CSTD) -D_GNU_SOURCE $(WARN) $(CFLAGS) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
              -include $(O)/config.h $(shell pkg-config --cflags $(PKGS))
-LDLIBS    = $(shell pkg-config --libs $(PKGS))
+LDLIBS    = $(shell pkg-config --libs $(PKGS)) -pthread
 ifeq ($(TEST_HOOKS),1)
 ALL_CFLAGS += -DHS_TEST_HOOKS
 endif
