@@ -25,7 +25,7 @@
 #    use the total, which is when the space is really free.
 # 3. Competitors (VARIANTS), alternated: each round runs every one once, in
 #    an order rotated per round, RUNS rounds (5):
-#      hindsight    build/bench/deltree PATH    (deltree_at, automatic threads)
+#      hindsight    build/bench/deltree PATH    (deltree_at, automatic threads: 2 per CPU)
 #      threads1/2/4/8  the same with --threads N
 #      unsorted     --unsorted: readdir order instead of inode order
 #      count        --count: lstat each file for the freed-space figures
@@ -49,7 +49,7 @@ LINKED=${LINKED:-0}
 SHUFFLE=${SHUFFLE:-0}
 FS=${FS:-xfs}
 IMG_SIZE=${IMG_SIZE:-8G}
-VARIANTS=${VARIANTS:-"hindsight rm ceiling threads1 threads4 unsorted count"}
+VARIANTS=${VARIANTS:-"hindsight rm ceiling threads1 threads2 threads8 unsorted count"}
 DELTREE=$BIN/bench/deltree
 UNLINK_LIST=$BIN/bench/unlink-list
 MNT=$BENCH_DIR/mnt
