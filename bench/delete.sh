@@ -7,7 +7,8 @@
 #
 # 1. An XFS filesystem (mkfs.xfs on a sparse IMG_SIZE image in BENCH_DIR,
 #    loop-mounted) gets a snapshot-like tree: FILES files (100000) in DIRS
-#    directories (5000) nested 1 to 8 deep, 0 to 300 files per directory,
+#    directories (5000) nested 1 to 8 deep, 0 to PER_DIR_MAX (300) files per
+#    directory (DIRS=0 PER_DIR_MAX=100000: one directory holding them all),
 #    sizes 0 to 256 KiB (most under 4 KiB), all from a fixed seed. With
 #    LINKED=P, P% of the files are also hard-linked from a newer snapshot
 #    beside it, as after a week of pushes: deleting the old one then frees
@@ -44,6 +45,7 @@ BIN=$(cd "${1:-$SRCDIR/build}" && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/hindsight-delete}
 FILES=${FILES:-100000}
 DIRS=${DIRS:-5000}
+PER_DIR_MAX=${PER_DIR_MAX:-300}
 RUNS=${RUNS:-5}
 LINKED=${LINKED:-0}
 SHUFFLE=${SHUFFLE:-0}
@@ -86,9 +88,9 @@ xfs) mkfs.xfs -q "$BENCH_DIR/pristine.img" ;;
 esac
 mount -o loop "$BENCH_DIR/pristine.img" "$MNT"
 echo "# building $FILES files in $DIRS directories ($LINKED% also linked from a newer snapshot, shuffled: $SHUFFLE)"
-python3 - "$MNT" "$FILES" "$DIRS" "$LINKED" "$SHUFFLE" <<'EOF'
+python3 - "$MNT" "$FILES" "$DIRS" "$LINKED" "$SHUFFLE" "$PER_DIR_MAX" <<'EOF'
 import os, random, sys
-mnt, files, dirs, linked, shuffle = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+mnt, files, dirs, linked, shuffle, cap = sys.argv[1], *map(int, sys.argv[2:7])
 rng = random.Random(20261129)
 top = os.path.join(mnt, "snap")
 tree = [("", 0)]                          # (relative path, depth)
@@ -99,11 +101,11 @@ for i in range(dirs):
     tree.append((os.path.join(parent, "dir%04d" % i), depth + 1))
 weights = [rng.paretovariate(1.2) for _ in tree]
 scale = files / sum(weights)
-counts = [min(300, int(w * scale)) for w in weights]
+counts = [min(cap, int(w * scale)) for w in weights]
 short = files - sum(counts)
 while short > 0:                          # top up, spread evenly, up to the cap
     for i in range(len(counts)):
-        if short and counts[i] < 300:
+        if short and counts[i] < cap:
             counts[i] += 1
             short -= 1
 def size():
@@ -133,7 +135,8 @@ for (rel, _), count in zip(tree, counts):
         if linked and rng.randrange(100) < linked:
             os.link(p, os.path.join(newer, rel, name))
     n += count
-print("# made %d files, %d directories, %d deep at most" % (n, len(tree), max(t[1] for t in tree)))
+print("# made %d files, %d directories, %d deep at most, %d files in the largest" %
+      (n, len(tree), max(t[1] for t in tree), max(counts)))
 EOF
 # the ceiling's list: every file in readdir order, then every directory deepest first
 (cd "$MNT" && find snap -mindepth 1 ! -type d && find snap -depth -type d -printf '%p/\n') \
