@@ -60,7 +60,10 @@ MNT=$BENCH_DIR/mnt
 for t in "mkfs.$FS" python3 mountpoint; do
 	command -v "$t" >/dev/null || { echo "bench: $t is not installed" >&2; exit 1; }
 done
-[ -x "$DELTREE" ] && [ -x "$UNLINK_LIST" ] || { echo "bench: build first (make bench-tools)" >&2; exit 1; }
+if [ ! -x "$DELTREE" ] || [ ! -x "$UNLINK_LIST" ]; then
+	echo "bench: build first (make bench-tools)" >&2
+	exit 1
+fi
 
 cleanup() {
 	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"

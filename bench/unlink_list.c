@@ -35,11 +35,13 @@ int main(int argc, char **argv)
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (len + n + 1 > cap) {
-			cap = (len + n + 1) * 2;
-			if (!(buf = realloc(buf, cap))) {
+			char *bigger = realloc(buf, cap = (len + n + 1) * 2);
+			if (!bigger) {
 				perror("unlink-list");
+				free(buf);
 				return 1;
 			}
+			buf = bigger;
 		}
 		memcpy(buf + len, chunk, n);
 		len += n;
