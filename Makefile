@@ -160,4 +160,19 @@ $(O)/fuzz_%: tests/fuzz/fuzz_%.c $(O)/libhindsight.a $(O)/config.h
 
 .PHONY: fuzz fuzz-run
 
+# Benchmark helpers (bench/delete.sh), never part of `make check`.
+BENCH_TOOLS = $(O)/bench/deltree $(O)/bench/unlink-list
+
+bench-tools: $(BENCH_TOOLS)
+
+$(O)/bench/deltree: bench/deltree.c $(O)/libhindsight.a $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $< $(O)/libhindsight.a $(LDLIBS)
+
+$(O)/bench/unlink-list: bench/unlink_list.c $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+.PHONY: bench-tools
+
 .PHONY: all unit e2e check lint demo deps install install-contrib clean FORCE

@@ -10,10 +10,9 @@
  *
  * A directory with subdirectories pending keeps its fd open, since they are
  * opened and removed through it. Those fds are bounded by a budget taken
- * from RLIMIT_NOFILE (exceeded by a directory per thread at most); once it
- * is spent (a tree deeper than the budget), each further subtree is removed
- * by one thread holding two fds, climbing back through ".." checked
- * against the inode it came from.
+ * from RLIMIT_NOFILE (exceeded by a directory per thread at most); past it
+ * (a tree deeper than the budget) a thread takes the whole subtree alone,
+ * holding one fd and climbing back through "..": see local_delete().
  */
 #include "deltree.h"
 #include "util.h"
@@ -31,7 +30,7 @@
 #include <unistd.h>
 
 #define DENTS_SIZE  (128 * 1024)   /* getdents64 buffer, per thread */
-#define AUTO_MAX    8              /* threads when the caller says 0 */
+#define AUTO_MAX    8              /* at most this many threads when the caller says 0 */
 #define THREADS_MAX 64
 #define STRIPES     64             /* locks that keep two links of one inode apart */
 #define DIR_OPEN    (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -40,6 +39,8 @@ struct dnode {
 	struct dnode *parent;  /* NULL only for the caller's directory */
 	int fd;                /* open while subdirectories are pending */
 	size_t pending;        /* subdirectories not yet removed; under ctx.lock */
+	dev_t dev;             /* as opened, for local_delete()'s climb */
+	ino_t ino;
 	char name[];
 };
 
@@ -75,6 +76,8 @@ struct worker {
 	struct ctx *c;
 	struct listing l;
 	struct deltree_stats st;
+	pthread_t tid;
+	int started;
 };
 
 static void note(struct ctx *c, int rc)
@@ -231,136 +234,48 @@ static void empty_files(struct worker *w, int fd)
 	l->n = nsub;
 }
 
-/* A directory met in climb_delete(), with the subdirectories it has left. */
-struct level {
-	struct level *up;
-	dev_t dev;
-	ino_t ino;
-	char *subs;            /* names, each NUL-terminated */
-	size_t left, off;      /* subdirectories not entered yet; the next one's name */
-	char name[];
-};
-
-/* Empty the directory fd of files and record what is left of it. */
-static struct level *enter(struct worker *w, struct level *up, const char *name, int fd)
-{
-	size_t len = strlen(name) + 1, off = 0;
-	struct level *lv = xmalloc(xadd(sizeof(*lv), len));
-	struct stat st;
-
-	memcpy(lv->name, name, len);
-	lv->up = up;
-	lv->dev = lv->ino = 0;
-	if (fstat(fd, &st) == 0) {
-		lv->dev = st.st_dev;
-		lv->ino = st.st_ino;
-	}
-	empty_files(w, fd);
-	lv->subs = xmalloc(w->l.len ? w->l.len : 1);
-	for (size_t i = 0; i < w->l.n; i++) {
-		const char *s = w->l.names + w->l.e[i].off;
-		size_t n = strlen(s) + 1;
-		memcpy(lv->subs + off, s, n);
-		off += n;
-	}
-	lv->left = w->l.n;
-	lv->off = 0;
-	return lv;
-}
-
-/* The next subdirectory of lv to enter, or NULL. */
-static const char *next_sub(struct level *lv)
-{
-	const char *s;
-
-	if (!lv->left)
-		return NULL;
-	s = lv->subs + lv->off;
-	lv->off += strlen(s) + 1;
-	lv->left--;
-	return s;
-}
-
-static void drop(struct level *lv)
-{
-	free(lv->subs);
-	free(lv);
-}
-
-/*
- * Remove dirfd/name, a directory of the tree, holding two fds at most
- * however deep it goes: down by openat, back up by "..", which must be the
- * directory we came from (if the tree is moved meanwhile we stop rather
- * than remove something else). For what the fd budget cannot hold. ours
- * says dirfd is in the tree too (its mode may be opened up).
- */
-static void climb_delete(struct worker *w, int dirfd, const char *name, int ours)
-{
-	int fd = open_dir(dirfd, name);
-	struct level *lv;
-	const char *next;
-
-	if (fd < 0) {
-		note(w->c, fd);
-		return;
-	}
-	lv = enter(w, NULL, name, fd);
-	for (;;) {
-		while ((next = next_sub(lv)) != NULL) {
-			int cfd = open_dir(fd, next);
-			if (cfd < 0) {
-				note(w->c, cfd);
-				continue;
-			}
-			lv = enter(w, lv, next, cfd);
-			close(fd);
-			fd = cfd;
-		}
-		struct level *up = lv->up;
-		int pfd = dirfd;
-		if (up) {
-			struct stat st;
-			pfd = openat(fd, "..", DIR_OPEN);
-			if (pfd < 0 || fstat(pfd, &st) < 0 || st.st_dev != up->dev || st.st_ino != up->ino) {
-				note(w->c, -ESTALE);
-				if (pfd >= 0)
-					close(pfd);
-				close(fd);
-				for (; lv; lv = up) {
-					up = lv->up;
-					drop(lv);
-				}
-				return;
-			}
-		}
-		close(fd);
-		note(w->c, remove_dir(w, pfd, lv->name, up || ours));
-		drop(lv);
-		if (!up)
-			return;
-		lv = up;
-		fd = pfd;
-	}
-}
-
 static struct dnode *new_node(struct dnode *parent, const char *name)
 {
 	size_t len = strlen(name) + 1;
-	struct dnode *n = xmalloc(xadd(sizeof(*n), len));
+	struct dnode *n = xcalloc(1, xadd(sizeof(*n), len));
 
 	n->parent = parent;
 	n->fd = -1;
-	n->pending = 0;
 	memcpy(n->name, name, len);
 	return n;
 }
 
+/* Push a child of n for each subdirectory listed in l, lowest inode on top. */
+static void push_children(struct dnode ***stack, size_t *depth, size_t *cap,
+			  struct dnode *n, const struct listing *l)
+{
+	if (*depth + l->n > *cap) {
+		*cap = xmul(xadd(*cap, l->n), 2);
+		*stack = xrealloc(*stack, xmul(*cap, sizeof(**stack)));
+	}
+	n->pending = l->n;
+	for (size_t i = l->n; i-- > 0; )
+		(*stack)[(*depth)++] = new_node(n, l->names + l->e[i].off);
+}
+
+/* Open ".." of fd, which must be the directory want as we opened it. */
+static int open_parent(int fd, const struct dnode *want)
+{
+	int pfd = openat(fd, "..", DIR_OPEN);
+	struct stat st;
+
+	if (pfd >= 0 && (fstat(pfd, &st) < 0 || st.st_dev != want->dev || st.st_ino != want->ino)) {
+		close(pfd);
+		return -ESTALE;
+	}
+	return pfd < 0 ? -errno : pfd;
+}
+
 /*
- * n is as empty as we could make it: remove it (unless gone says it is
- * removed already), then every ancestor whose last pending subdirectory it
- * was. The caller's directory stays.
+ * n is as empty as we could make it: remove it, then every ancestor whose
+ * last pending subdirectory it was. The caller's directory stays.
  */
-static void finish(struct worker *w, struct dnode *n, int gone)
+static void finish(struct worker *w, struct dnode *n)
 {
 	struct ctx *c = w->c;
 
@@ -370,9 +285,7 @@ static void finish(struct worker *w, struct dnode *n, int gone)
 
 		if (n->fd >= 0)
 			close(n->fd);
-		if (!gone)
-			note(c, remove_dir(w, p->fd, n->name, p->parent != NULL));
-		gone = 0;
+		note(c, remove_dir(w, p->fd, n->name, p->parent != NULL));
 		pthread_mutex_lock(&c->lock);
 		if (n->fd >= 0)
 			c->held--;
@@ -385,6 +298,71 @@ static void finish(struct worker *w, struct dnode *n, int gone)
 	}
 }
 
+/*
+ * Delete top's subtree in this thread alone, for when the fd budget is
+ * spent: the same post-order with a stack of its own, holding one fd, that
+ * of the next directory's parent. A parent is reached again through "..",
+ * which must be the directory we opened: if the tree is moved meanwhile we
+ * stop rather than remove something else. top's parent is the engine's.
+ */
+static void local_delete(struct worker *w, struct dnode *top)
+{
+	struct dnode **stack = xmalloc(sizeof(*stack)), *n = top, *p;
+	size_t depth = 0, cap = 1;
+	int base = top->parent->fd, fd = base, rc = 0;
+
+	stack[depth++] = top;
+	while (depth && !rc) {
+		struct stat st;
+		n = stack[--depth];
+		int nfd = open_dir(fd, n->name);
+		if (nfd >= 0 && fstat(nfd, &st) == 0) {
+			n->dev = st.st_dev;
+			n->ino = st.st_ino;
+			empty_files(w, nfd);
+			if (w->l.n) {
+				push_children(&stack, &depth, &cap, n, &w->l);
+				if (fd != base)
+					close(fd);
+				fd = nfd;
+				continue;
+			}
+		}
+		note(w->c, nfd < 0 ? nfd : 0);
+		if (nfd >= 0)
+			close(nfd);
+		/* n is done: remove it, and each ancestor it was the last child of */
+		for (; n != top; n = p) {
+			p = n->parent;
+			note(w->c, remove_dir(w, fd, n->name, 1));
+			free(n);
+			if (--p->pending)
+				break;
+			int pfd = p == top ? base : open_parent(fd, p->parent);
+			if (p != top && pfd < 0) {
+				rc = pfd;
+				n = p;   /* where the letting go below starts */
+				break;
+			}
+			close(fd);
+			fd = pfd;
+		}
+	}
+	if (rc < 0) {
+		note(w->c, rc);
+		while (depth)
+			free(stack[--depth]);
+		for (; n != top; n = p) {
+			p = n->parent;
+			free(n);
+		}
+		if (fd != base)
+			close(fd);
+	}
+	free(stack);
+	finish(w, top);
+}
+
 static void process(struct worker *w, struct dnode *n)
 {
 	struct ctx *c = w->c;
@@ -395,33 +373,25 @@ static void process(struct worker *w, struct dnode *n)
 	over = c->held >= c->budget;
 	pthread_mutex_unlock(&c->lock);
 	if (over) {
-		climb_delete(w, n->parent->fd, n->name, n->parent->parent != NULL);
-		finish(w, n, 1);
+		local_delete(w, n);
 		return;
 	}
 	fd = open_dir(n->parent->fd, n->name);
 	if (fd < 0) {
 		note(c, fd);
-		finish(w, n, 0);
+		finish(w, n);
 		return;
 	}
 	empty_files(w, fd);
 	if (!l->n) {
 		close(fd);
-		finish(w, n, 0);
+		finish(w, n);
 		return;
 	}
 	n->fd = fd;
-	n->pending = l->n;
 	pthread_mutex_lock(&c->lock);
 	c->held++;
-	if (c->ntodo + l->n > c->captodo) {
-		c->captodo = xmul(xadd(c->captodo, l->n), 2);
-		c->todo = xrealloc(c->todo, xmul(c->captodo, sizeof(*c->todo)));
-	}
-	/* reversed: the stack hands them out lowest inode first */
-	for (size_t i = l->n; i-- > 0; )
-		c->todo[c->ntodo++] = new_node(n, l->names + l->e[i].off);
+	push_children(&c->todo, &c->ntodo, &c->captodo, n, l);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -453,23 +423,14 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static int thread_count(int nthreads)
-{
-	if (nthreads <= 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		nthreads = cpus < 1 ? 1 : cpus > AUTO_MAX ? AUTO_MAX : (int)cpus;
-	}
-	return nthreads > THREADS_MAX ? THREADS_MAX : nthreads;
-}
-
 /* Directory fds we may hold: a quarter of the soft limit, the rest is the caller's. */
 static size_t fd_budget(void)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return 256;
-	return rl.rlim_cur / 4 < 4 ? 4 : rl.rlim_cur / 4 > 4096 ? 4096 : (size_t)(rl.rlim_cur / 4);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur / 4 > 4096)
+		return 4096;
+	return rl.rlim_cur < 16 ? 4 : (size_t)rl.rlim_cur / 4;
 }
 
 int deltree_at_flags(int dirfd, const char *name, int nthreads, unsigned flags,
@@ -477,12 +438,17 @@ int deltree_at_flags(int dirfd, const char *name, int nthreads, unsigned flags,
 {
 	struct dnode top = { .parent = NULL, .fd = dirfd };
 	struct ctx c = { .flags = flags, .budget = fd_budget() };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = nthreads > 0 ? nthreads : cpus < 1 ? 2 : cpus > AUTO_MAX / 2 ? AUTO_MAX : 2 * (int)cpus;
+	struct worker *w;
 	struct stat st;
-	int n = thread_count(nthreads), rc = 0;
-	struct worker *w = xcalloc((size_t)n, sizeof(*w));
-	pthread_t *tid = xcalloc((size_t)n, sizeof(*tid));
-	int *started = xcalloc((size_t)n, sizeof(*started));
 
+	/*
+	 * Automatic is twice the CPUs: on a cold tree the threads wait on
+	 * metadata reads more than they compute (docs/BENCHMARKS.md).
+	 */
+	n = n > THREADS_MAX ? THREADS_MAX : n;
+	w = xcalloc((size_t)n, sizeof(*w));
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.cond, NULL);
 	for (int i = 0; i < STRIPES; i++)
@@ -490,30 +456,25 @@ int deltree_at_flags(int dirfd, const char *name, int nthreads, unsigned flags,
 	for (int i = 0; i < n; i++)
 		w[i].c = &c;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		rc = errno == ENOENT ? 0 : -errno;
-		goto out;
+		c.err = errno == ENOENT ? 0 : -errno;
+	} else if (!S_ISDIR(st.st_mode) &&
+		   (c.err = unlink_one(&w[0], dirfd, name, st.st_ino, &(int){ 1 })) != -EISDIR) {
+		/* a file, unlinked (the caller's directory keeps its mode) */
+		c.st = w[0].st;
+	} else {
+		c.err = 0;
+		c.todo = xmalloc(sizeof(*c.todo));
+		c.captodo = 1;
+		c.todo[c.ntodo++] = new_node(&top, name);
+		for (int i = 0; i < n; i++)
+			w[i].l.dents = xmalloc(DENTS_SIZE);
+		for (int i = 1; i < n; i++)
+			w[i].started = pthread_create(&w[i].tid, NULL, work, &w[i]) == 0;
+		work(&w[0]);
+		for (int i = 1; i < n; i++)
+			if (w[i].started)
+				pthread_join(w[i].tid, NULL);
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		int never = 1; /* the caller's directory keeps its mode */
-		rc = unlink_one(&w[0], dirfd, name, st.st_ino, &never);
-		if (rc != -EISDIR) {
-			c.st = w[0].st;
-			goto out;
-		}
-	}
-	c.todo = xmalloc(sizeof(*c.todo));
-	c.captodo = 1;
-	c.todo[c.ntodo++] = new_node(&top, name);
-	for (int i = 0; i < n; i++)
-		w[i].l.dents = xmalloc(DENTS_SIZE);
-	for (int i = 1; i < n; i++)
-		started[i] = pthread_create(&tid[i], NULL, work, &w[i]) == 0;
-	work(&w[0]);
-	for (int i = 1; i < n; i++)
-		if (started[i])
-			pthread_join(tid[i], NULL);
-	rc = c.err;
-out:
 	if (out)
 		*out = c.st;
 	for (int i = 0; i < n; i++) {
@@ -523,13 +484,11 @@ out:
 	}
 	free(c.todo);
 	free(w);
-	free(tid);
-	free(started);
 	for (int i = 0; i < STRIPES; i++)
 		pthread_mutex_destroy(&c.stripe[i]);
 	pthread_cond_destroy(&c.cond);
 	pthread_mutex_destroy(&c.lock);
-	return rc;
+	return c.err;
 }
 
 int deltree_at(int dirfd, const char *name, int nthreads, int count, struct deltree_stats *st)

@@ -14,8 +14,9 @@ struct deltree_stats {
 
 /*
  * Delete dirfd/name and everything below it, never following symlinks,
- * as fast as the filesystem allows. nthreads 0 = automatic (online CPUs, at
- * most 8); 1 = single-threaded. With count, lstat each non-directory before
+ * as fast as the filesystem allows. nthreads 0 = automatic (twice the online
+ * CPUs, at most 8: a cold tree keeps threads waiting on reads); 1 =
+ * single-threaded. With count, lstat each non-directory before
  * unlinking to fill bytes_freed/inodes_freed (st_nlink == 1 means its last
  * link goes; two links of one inode are never judged at the same time, so
  * the figures are exact unless another process unlinks in the tree too).
