@@ -1,4 +1,5 @@
 #include "fsops.h"
+#include "deltree.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -92,59 +93,11 @@ int read_file_at(int dirfd, const char *name, size_t max, char **out)
 	return rc;
 }
 
-/* Remove the contents of the open directory fd, recursively. Closes fd. */
-static int empty_dir_fd(int fd)
-{
-	DIR *d = fdopendir(fd);
-	struct dirent *de;
-	int rc = 0;
-
-	if (!d) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int r = remove_tree_at(dirfd(d), de->d_name);
-		if (r < 0 && !rc)
-			rc = r;
-	}
-	if (errno && !rc)
-		rc = -errno;
-	closedir(d);
-	return rc;
-}
-
 int remove_tree_at(int dirfd, const char *name)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		if (errno == EACCES) {
-			/* a read-only directory from the client: we own it, open it up */
-			struct stat st;
-			if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			    S_ISDIR(st.st_mode) &&
-			    fchmodat(dirfd, name, 0700, 0) == 0)
-				fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0)
-			return -errno;
-	}
-	struct stat st;
-	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700)
-		fchmod(fd, 0700);
-	int rc = empty_dir_fd(fd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !rc)
-		rc = -errno;
-	return rc;
+	/* one engine for every tree we delete: no recursion, no symlink ever
+	 * followed (not even by the chmod that opens a read-only directory) */
+	return deltree_at(dirfd, name, 1, 0, NULL);
 }
 
 int ensure_dir_at(int dirfd, const char *name, unsigned mode)
