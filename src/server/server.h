@@ -63,6 +63,17 @@ int account_conf(const struct serve_opts *o, const struct root *r, struct acct_c
 int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
 void push_retention(const struct root *r, const struct acct_conf *a);
 
+/* roots.c: the roots an admin verb works on. Each returns an exit code
+ * after printing why it failed. */
+struct srvconf;
+/* The caller's home (the root of the account running the verb). */
+int home_root(struct argv *roots);
+/* Every backup root directly under base (a directory holding .hindsight/),
+ * in name order; 10 if base does not exist. */
+int roots_under(const char *base, struct argv *roots);
+/* srvconf_load(), its error printed; 2 for a bad file (c is then freed). */
+int load_conf(const char *path, struct srvconf *c);
+
 int cmd_serve(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
