@@ -11,6 +11,7 @@
  *   ROOT/.hindsight/resume/N/   trees of interrupted pushes, link bases
  *   ROOT/.hindsight/trash/      what is being deleted
  *   ROOT/.hindsight/log         one line per push
+ *   ROOT/.hindsight/last_push.json  how the last push attempt ended (lastpush.h)
  *
  * Library convention: functions return 0 or a negative errno value.
  */

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "../lib/strbuf.h"
 #include "../lib/util.h"
 
 struct serve_opts {
@@ -60,7 +61,9 @@ int run_pull(const struct request *req, const struct serve_opts *o);
 struct root;
 struct acct_conf;
 int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
-int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
+/* why: the reason a push cannot go on (also printed). */
+int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a,
+	       struct strbuf *why);
 void push_retention(const struct root *r, const struct acct_conf *a);
 
 /* roots.c: the roots an admin verb works on. Each returns an exit code
