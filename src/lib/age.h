@@ -1,0 +1,12 @@
+/*
+ * How long ago, for people: "45s", "12m", "5h 3m", "3d 4h". Negative
+ * spans print as 0s. Pure.
+ */
+#ifndef HS_AGE_H
+#define HS_AGE_H
+
+#include <stddef.h>
+
+void format_age(long long secs, char *out, size_t n);
+
+#endif
