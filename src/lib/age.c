@@ -19,3 +19,15 @@ void format_age(long long secs, char *out, size_t n)
 	else
 		snprintf(out, n, "%lldd %lldh", secs / 86400, secs % 86400 / 3600);
 }
+
+void format_duration(long long secs, char *out, size_t n)
+{
+	if (secs && secs % 86400 == 0)
+		snprintf(out, n, "%lldd", secs / 86400);
+	else if (secs && secs % 3600 == 0)
+		snprintf(out, n, "%lldh", secs / 3600);
+	else if (secs && secs % 60 == 0)
+		snprintf(out, n, "%lldm", secs / 60);
+	else
+		snprintf(out, n, "%llds", secs);
+}

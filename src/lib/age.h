@@ -9,4 +9,7 @@
 
 void format_age(long long secs, char *out, size_t n);
 
+/* A setting as server.conf would say it: "26h", "7d", "90m", "45s". */
+void format_duration(long long secs, char *out, size_t n);
+
 #endif

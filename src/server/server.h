@@ -87,5 +87,6 @@ int cmd_adduser(int argc, char **argv);
 int cmd_deluser(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -216,7 +216,7 @@ static void display(struct strbuf *sb, const char *s)
 	name_display(sb, s, strlen(s));
 }
 
-static void last_push_cell(const struct acct_report *a, time_t now, struct strbuf *out)
+void status_last_push(const struct acct_report *a, time_t now, struct strbuf *out)
 {
 	char ago[32];
 
@@ -257,7 +257,7 @@ static void print_table(const struct acct_report *a, size_t n, time_t now, int u
 		if (a[i].error)
 			sb_addstr(&last, "-");
 		else
-			last_push_cell(&a[i], now, &last);
+			status_last_push(&a[i], now, &last);
 		printf("%-*s  %-11s  %-19s  %-8s  %9zu  %-26s%s%s\n", (int)w, names[i].buf,
 		       report_state(&a[i]), a[i].snapshots ? a[i].newest : "-", age,
 		       a[i].snapshots, last.buf, usage ? "  " : "", usage ? used : "");
@@ -281,7 +281,7 @@ static void print_table(const struct acct_report *a, size_t n, time_t now, int u
 				       " (the next push resumes from it)\n", names[i].buf, root.buf);
 			}
 			if (a[i].v.stale) {
-				format_age(a[i].max_age, max, sizeof(max));
+				format_duration(a[i].max_age, max, sizeof(max));
 				printf("%s: stale: the newest snapshot is older than max_age %s\n",
 				       names[i].buf, max);
 			}

@@ -50,6 +50,10 @@ struct acct_report {
 /* The state's name, or "error" for a root that could not be read. */
 const char *report_state(const struct acct_report *a);
 
+/* "complete 5m ago", "failed 2h ago (exit 14)", "-": how the last push went. */
+struct strbuf;
+void status_last_push(const struct acct_report *a, time_t now, struct strbuf *out);
+
 /* Does this account want attention (stale, failing, unreadable)? */
 int report_alarming(const struct acct_report *a);
 

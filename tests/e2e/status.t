@@ -90,7 +90,7 @@ assert "... its age is counted from the injected clock" \
 	bash -c "[ $(field "$B" .age_seconds) -ge 7200 ] && [ $(field "$B" .age_seconds) -lt 7300 ]"
 assert "... $A (26h) is still ok" state_is "$A" ok
 assert "the table says why $B wants attention" must_fail 1 status --now "$T2"
-assert "... stale, older than max_age 1h" last_out_has "^$B: stale: the newest snapshot is older than max_age 1h 0m$"
+assert "... stale, older than max_age 1h" last_out_has "^$B: stale: the newest snapshot is older than max_age 1h$"
 T27=$(iso_in '+27 hours')
 assert "27 hours on, $A is stale too" must_fail 1 status --json --now "$T27"
 assert "... $A stale" state_is "$A" stale
