@@ -151,6 +151,14 @@ static int proc_locks_holds(const struct stat *st)
 	return found;
 }
 
+int lock_held_at(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       proc_locks_holds(&st);
+}
+
 int push_holder(const struct root *r, long long *pid, time_t *since)
 {
 	char buf[64];

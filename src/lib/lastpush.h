@@ -61,4 +61,7 @@ int lastpush_read(const struct root *r, struct last_push *p);
  */
 int push_holder(const struct root *r, long long *pid, time_t *since);
 
+/* Does anyone hold a lock on dirfd/name (/proc/locks)? Takes none itself. */
+int lock_held_at(int dirfd, const char *name);
+
 #endif
