@@ -409,6 +409,9 @@ static void record_attempt(const struct root *r, const struct snapmeta *m, int c
 		memcpy(p.snapshot, m->name, SNAPNAME_SIZE);
 	snprintf(p.message, sizeof(p.message), "%s",
 		 why[0] ? why : published ? "published" : "failed");
+	/* every push that took the lock says how it ended in its syslog line */
+	if (!strstr(audit_buf.buf, " result="))
+		audit("result=%s", published ? "published" : "failed");
 	if (lastpush_write(r, &p) < 0)
 		audit("last_push=unwritten");
 }
@@ -427,6 +430,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 
 	memset(&m, 0, sizeof(m));
 	m.start = time(NULL);
+	/* first, so that a push refused on the way (locked, no space) still says what it was */
+	audit("verdict=allow role=push root=%s dest=%s", o->root, req->dest[0] ? req->dest : ".");
 	rc = root_open(o->root, 1, &r);
 	if (rc < 0) {
 		fprintf(stderr, "hindsight-server: cannot open backup root %s: %s\n",
@@ -446,7 +451,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			format_iso_utc(since, when);
 		fprintf(stderr, "hindsight-server: backup already in progress since %s; "
 			"retry later\n", when);
-		audit("verdict=allow role=push result=locked");
+		audit("result=locked");
 		code = HS_EXIT_LOCKED;
 		goto out;
 	}
@@ -482,8 +487,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	TEST_HOOK_ARGV(&argv);
-	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
-	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
+	audit("resumed=%d", m.resumed);
 
 	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf,
 			      .exec = o->rsync };
