@@ -97,6 +97,7 @@ static void each_entry(int dirfd, const char *sub, void (*fn)(const char *name, 
 static int is_temporary(const char *name)
 {
 	size_t n = strlen(name);
+
 	return name[0] == '.' && n > 5 && !strcmp(name + n - 4, ".tmp");
 }
 
@@ -445,18 +446,11 @@ static void give_all(const struct root *r)
 	}
 }
 
-/* Is NAME.json there and sound now (a finished publish may have written it)? */
-static int meta_sound(const struct root *r, const char *name)
-{
-	struct snapmeta m;
-
-	return root_read_meta(r, name, &m) == 0;
-}
-
 /* Fix what f found. Needs the push lock and the prune lock. */
 static void apply(struct root *r, const struct findings *f)
 {
 	int repair = 0, give = 0;
+	struct snapmeta m;
 
 	for (size_t i = 0; i < f->n; i++) {
 		repair |= f->v[i].fix == FIX_REPAIR;
@@ -470,7 +464,8 @@ static void apply(struct root *r, const struct findings *f)
 		const struct finding *x = &f->v[i];
 		switch (x->fix) {
 		case FIX_META:
-			if (!meta_sound(r, x->subject))
+			/* the publish repair finished may have written it */
+			if (root_read_meta(r, x->subject, &m) < 0)
 				rebuild_meta(r, x->subject);
 			break;
 		case FIX_UNLINK:

@@ -169,11 +169,13 @@ static void timeline(struct strbuf *sb, const struct acct_report *a, time_t now,
 	sb_addf(sb, "<line class=\"now\" x1=\"%d\" y1=\"2\" x2=\"%d\" y2=\"%d\"/>", W - 1, W - 1,
 		TRACK_Y + TRACK_H + 4);
 	sb_addstr(sb, "</svg>\n");
-	if (!a->snapshots)
+	if (!a->snapshots) {
 		sb_addstr(sb, "<p class=\"meta\">No snapshot yet.</p>\n");
-	else if (before)
+	} else if (before) {
+		format_iso_utc(a->snap_t[0], when);
 		sb_addf(sb, "<p class=\"meta\">%zu older snapshot%s, from %s.</p>\n", before,
-			before == 1 ? "" : "s", (format_iso_utc(a->snap_t[0], when), when));
+			before == 1 ? "" : "s", when);
+	}
 }
 
 static void badge(struct strbuf *sb, const char *state)

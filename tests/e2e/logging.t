@@ -81,7 +81,8 @@ assert "a push whose rsync fails (the client went away) logs one line" is_eq "$(
 assert "... with result=incomplete, rsync's exit code and serve's" \
 	has 'role=push .*result=incomplete rsync_exit=[1-9][0-9]* exit=1 ' "$(our_last)"
 
-bash -c "exec 9>>'$repo/.hindsight/lock' && flock -n 9 && exec sleep 10" &
+# -w: rsync's own child, which inherits the lock, may outlive serve by a moment
+bash -c "exec 9>>'$repo/.hindsight/lock' && flock -w 5 9 && exec sleep 10" &
 holder=$!
 wait_until 5 bash -c "! flock -n '$repo/.hindsight/lock' true" || fatal "could not hold the lock"
 n0=$(ours)
