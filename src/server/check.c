@@ -166,7 +166,7 @@ int cmd_check(int argc, char **argv)
 	if (all) {
 		struct srvconf conf;
 		if ((code = load_conf(config, &conf)) == HS_EXIT_OK) {
-			code = roots_under(conf.base, &roots);
+			code = roots_under(conf.base, 0, &roots);
 			srvconf_free(&conf);
 		}
 		if (code != HS_EXIT_OK) {

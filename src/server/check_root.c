@@ -370,8 +370,8 @@ static void inspect(const struct root *r, int transient, struct findings *f)
 	}
 	current_and_snapshots(&k);
 	if (r->metafd < 0)
-		add(f, "warning", FIX_NONE, NULL, 0, "%s: no " HS_META_DIR "/ yet (made by the "
-		    "first push)", r->path);
+		add(f, "ok", FIX_NONE, NULL, 0, "%s: no " HS_META_DIR "/ yet (made by the first "
+		    "push)", r->path);
 	else
 		server_state(&k);
 	each_entry(r->fd, "", root_entry, &k);

@@ -208,7 +208,7 @@ int cmd_prune(int argc, char **argv)
 		return code;
 	}
 	if (po.all)
-		code = roots_under(c.base, &po.roots);
+		code = roots_under(c.base, 0, &po.roots);
 	else if (!po.roots.n)
 		code = home_root(&po.roots);
 	json_t *arr = po.json ? json_array() : NULL;

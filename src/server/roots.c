@@ -35,7 +35,19 @@ static int cmp_paths(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int roots_under(const char *base, struct argv *roots)
+/* Is base/name the home of the account that owns it? */
+static int owners_home(const char *base, const char *name, const struct stat *st)
+{
+	struct passwd *pw = st->st_uid ? getpwuid(st->st_uid) : NULL;
+	size_t n = strlen(base);
+
+	while (n > 1 && base[n - 1] == '/')
+		n--;
+	return pw && pw->pw_dir && !strncmp(pw->pw_dir, base, n) && pw->pw_dir[n] == '/' &&
+	       !strcmp(pw->pw_dir + n + 1, name);
+}
+
+int roots_under(const char *base, int homes, struct argv *roots)
 {
 	DIR *d = opendir(base);
 	struct dirent *de;
@@ -52,7 +64,9 @@ int roots_under(const char *base, struct argv *roots)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(meta, sizeof(meta), "%s/" HS_META_DIR, de->d_name);
-		if (fstatat(dirfd(d), meta, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		if ((fstatat(dirfd(d), meta, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) ||
+		    (homes && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     S_ISDIR(st.st_mode) && owners_home(base, de->d_name, &st)))
 			argv_pushf(&found, "%s/%s", base, de->d_name);
 	}
 	closedir(d);

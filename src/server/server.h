@@ -72,8 +72,10 @@ struct srvconf;
 /* The caller's home (the root of the account running the verb). */
 int home_root(struct argv *roots);
 /* Every backup root directly under base (a directory holding .hindsight/),
- * in name order; 10 if base does not exist. */
-int roots_under(const char *base, struct argv *roots);
+ * in name order; 10 if base does not exist. With homes, also the roots
+ * adduser made that no push has used yet: a directory that is its owner's
+ * home (status reports them as never). */
+int roots_under(const char *base, int homes, struct argv *roots);
 /* srvconf_load(), its error printed; 2 for a bad file (c is then freed). */
 int load_conf(const char *path, struct srvconf *c);
 

@@ -130,7 +130,7 @@ int status_gather_all(const struct status_opts *o, struct acct_report **out, siz
 		return code;
 	/* a missing base is news only when it was to be the only source */
 	if (stat(c.base, &st) == 0 || !o->roots.n) {
-		code = roots_under(c.base, &roots);
+		code = roots_under(c.base, 1, &roots);
 		if (code != HS_EXIT_OK && !o->roots.n) {
 			srvconf_free(&c);
 			argv_clear(&roots);
