@@ -77,6 +77,25 @@ void root_close(struct root *r)
 	r->fd = r->metafd = r->lockfd = -1;
 }
 
+void root_give_at(const struct root *r, int dirfd, const char *name)
+{
+	struct stat root_st, st;
+	int flags = AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH);
+
+	if (geteuid() != 0 || r->fd < 0 || fstat(r->fd, &root_st) < 0 || root_st.st_uid == 0)
+		return;
+	if (fstatat(dirfd, name, &st, flags) < 0 ||
+	    (st.st_uid == root_st.st_uid && st.st_gid == root_st.st_gid))
+		return;
+	/* only what lives here alone: the account could have hard-linked a
+	 * file of someone else's in (where fs.protected_hardlinks is 0) */
+	if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && st.st_nlink == 1))
+		return;
+	if (fchownat(dirfd, name, root_st.st_uid, root_st.st_gid, flags) < 0) {
+		/* check reports what is left owned by another */
+	}
+}
+
 int root_lock(struct root *r, time_t now, time_t *since)
 {
 	char buf[64];
@@ -89,6 +108,7 @@ int root_lock(struct root *r, time_t now, time_t *since)
 	fd = openat(r->metafd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	root_give_at(r, fd, "");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -312,6 +332,7 @@ void root_log(const struct root *r, const char *line)
 	int fd = openat(r->metafd, "log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
+	root_give_at(r, fd, "");
 	if (write(fd, buf, (size_t)n) < 0) {
 		/* the log is advisory; the snapshot metadata is the record */
 	}

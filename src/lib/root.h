@@ -11,6 +11,7 @@
  *   ROOT/.hindsight/resume/N/   trees of interrupted pushes, link bases
  *   ROOT/.hindsight/trash/      what is being deleted
  *   ROOT/.hindsight/log         one line per push
+ *   ROOT/.hindsight/last_push.json  how the last push attempt ended (lastpush.h)
  *
  * Library convention: functions return 0 or a negative errno value.
  */
@@ -90,6 +91,14 @@ int root_publish_finish(struct root *r);
 
 /* Read the metadata of snapshot name; -ENOENT if there is none. */
 int root_read_meta(const struct root *r, const char *name, struct snapmeta *m);
+
+/*
+ * Hand dirfd/name (name "": dirfd itself) to the root's owner when we run
+ * as root and the root belongs to an account: a lock, log or pin an admin
+ * verb creates must stay usable by the account's pushes. Only a directory
+ * or a regular file with one link is given. Best effort.
+ */
+void root_give_at(const struct root *r, int dirfd, const char *name);
 
 /* Append one line to ROOT/.hindsight/log (best effort). */
 void root_log(const struct root *r, const char *line);

@@ -20,6 +20,8 @@ static const struct verb verbs[] = {
 	{ "adduser", cmd_adduser, "give a client its account, backup root and key" },
 	{ "deluser", cmd_deluser, "take a client's account and key away (--purge: its backups too)" },
 	{ "du", cmd_du, "each snapshot's size, and the bytes only it holds" },
+	{ "status", cmd_status, "every account at a glance: ok, stale, failing (--prometheus)" },
+	{ "report", cmd_report, "the status and a timeline per account as one HTML page" },
 };
 
 int main(int argc, char **argv)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "../lib/strbuf.h"
 #include "../lib/util.h"
 
 struct serve_opts {
@@ -60,8 +61,23 @@ int run_pull(const struct request *req, const struct serve_opts *o);
 struct root;
 struct acct_conf;
 int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
-int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
+/* why: the reason a push cannot go on (also printed). */
+int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a,
+	       struct strbuf *why);
 void push_retention(const struct root *r, const struct acct_conf *a);
+
+/* roots.c: the roots an admin verb works on. Each returns an exit code
+ * after printing why it failed. */
+struct srvconf;
+/* The caller's home (the root of the account running the verb). */
+int home_root(struct argv *roots);
+/* Every backup root directly under base (a directory holding .hindsight/),
+ * in name order; 10 if base does not exist. With homes, also the roots
+ * adduser made that no push has used yet: a directory that is its owner's
+ * home (status reports them as never). */
+int roots_under(const char *base, int homes, struct argv *roots);
+/* srvconf_load(), its error printed; 2 for a bad file (c is then freed). */
+int load_conf(const char *path, struct srvconf *c);
 
 int cmd_serve(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
@@ -72,5 +88,7 @@ int cmd_check(int argc, char **argv);
 int cmd_adduser(int argc, char **argv);
 int cmd_deluser(int argc, char **argv);
 int cmd_du(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif
