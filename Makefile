@@ -63,9 +63,14 @@ $(O)/hindsight-server: $(SERVER_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 $(O)/hindsight: $(CLIENT_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight.a $(O)/config.h
+# The client without its main(), so unit tests can call its parsers; an
+# archive, so each test links only the objects it uses.
+$(O)/libhindsight-client.a: $(filter-out $(O)/src/client/main.o,$(CLIENT_OBJ))
+	$(AR) rcs $@ $^
+
+$(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight-client.a $(O)/libhindsight.a $(O)/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc/lib -Isrc/client $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 # Every binary runs even when one fails; the target fails if any did.
 unit: $(UNIT_BIN)
