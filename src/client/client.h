@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "../lib/util.h"
 #include "config.h"
@@ -143,7 +144,26 @@ int run_rsync_io(const struct repo *r, char *const args[], size_t n, struct rsyn
 /* A few words for an exit code, for "hindsight: backup failed: ..." lines. */
 const char *explain_exit(int code);
 
+/*
+ * Run a helper program (argv[0] looked up in PATH) with our environment
+ * and no shell. Its stdout goes into *out and its stderr into *err (each
+ * up to 1 MiB, caller frees) when they are given, else to ours. Returns
+ * its exit status (0-255, 128+signal) or a negative errno if it could
+ * not be run.
+ */
+int run_program(char *const argv[], char **out, char **err);
+/*
+ * Write text to path atomically with mode, making missing parent
+ * directories with dir_mode. Returns 0 or a negative errno.
+ */
+int write_file_path(const char *path, const char *text, unsigned mode, unsigned dir_mode);
+/* Append the last non-empty line of text. */
+void last_line(const char *text, struct strbuf *out);
+
 int cmd_backup(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_transport(int argc, char **argv);
@@ -169,6 +189,14 @@ void format_size(long long bytes, char *out, size_t n);
 void format_local(long long t, const char *fmt, char *out, size_t n);
 /* 42s, 5m, 3h 12m, 2d 4h. */
 void format_age(long long secs, char *out, size_t n);
+
+/*
+ * This machine's side of a repo's status (status.c): the repo, the last
+ * success and its age, when the next is due, the last error.
+ */
+struct backup_state;
+void render_local(const struct backup_state *st, const struct config *cfg,
+		  const char *name, time_t now);
 
 int cmd_versions(int argc, char **argv);
 int cmd_ls(int argc, char **argv);

@@ -116,8 +116,12 @@ void format_duration(double secs, char *out, size_t n)
 		snprintf(out, n, "%.1fs", secs);
 	else if (t < 60)
 		snprintf(out, n, "%llds", t);
+	else if (t < 3600 && t % 60 == 0)
+		snprintf(out, n, "%lldm", t / 60);
 	else if (t < 3600)
 		snprintf(out, n, "%lldm %02llds", t / 60, t % 60);
+	else if (t % 3600 / 60 == 0)
+		snprintf(out, n, "%lldh", t / 3600);
 	else
 		snprintf(out, n, "%lldh %02lldm", t / 3600, t % 3600 / 60);
 }

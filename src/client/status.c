@@ -20,9 +20,8 @@
 static const char status_usage[] =
 	"usage: hindsight status [--repo REPO] [--ssh CMD] [--config FILE] [--json]\n";
 
-/* This machine's side: printed before the server is asked. */
-static void render_local(const struct backup_state *st, const struct config *cfg,
-			 const char *name, time_t now)
+void render_local(const struct backup_state *st, const struct config *cfg,
+		  const char *name, time_t now)
 {
 	char when[40], age[32];
 	time_t next;

@@ -147,6 +147,10 @@ static void durations(void **state)
 	assert_string_equal(s, "3m 12s");
 	format_duration(3840, s, sizeof(s));
 	assert_string_equal(s, "1h 04m");
+	format_duration(3600, s, sizeof(s));
+	assert_string_equal(s, "1h");
+	format_duration(1800, s, sizeof(s));
+	assert_string_equal(s, "30m");
 }
 
 struct explain_row {
