@@ -98,17 +98,37 @@ static int is_below(const char *path, const char *dir)
 
 /*
  * The rules the backup adds to the user's exclude file: the defaults, a
- * local repository inside a source, the cache directories found.
+ * local repository inside a source, the cache directories found. A
+ * source that a default rule would leave out (/tmp/x, named on purpose)
+ * is let in first: rsync judges the sources themselves by the rules too.
  */
 static void our_rules(const struct repo *r, char *const sources[], size_t n,
 		      struct argv *rules, size_t *ndefault)
 {
+	struct argv defaults = ARGV_INIT;
 	char *swaps = NULL;
 
 	if (read_file_at(AT_FDCWD, "/proc/swaps", 64 * 1024, &swaps) < 0)
 		swaps = NULL;
-	default_excludes(home_dir(), swaps, rules);
+	default_excludes(home_dir(), swaps, &defaults);
 	free(swaps);
+	for (size_t i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		sb_addstr(&sb, sources[i]);
+		while (sb.len > 1 && sb.buf[sb.len - 1] == '/')
+			sb.buf[--sb.len] = '\0';
+		if (excluded_by(&defaults, sb.buf) && !strchr(sb.buf, '\n')) {
+			char *path = sb_detach(&sb);
+			sb_addstr(&sb, "+ ");
+			filter_pattern(&sb, path);
+			argv_push(rules, sb.buf);
+			free(path);
+		}
+		sb_release(&sb);
+	}
+	for (size_t i = 0; i < defaults.n; i++)
+		argv_push(rules, defaults.v[i]);
+	argv_clear(&defaults);
 	for (size_t i = 0; r->local && i < n; i++)
 		if (is_below(r->dir, sources[i])) {
 			/* a backup must not back up the backups */
@@ -140,7 +160,7 @@ static int show_excludes(const struct config *cfg, const struct argv *rules, siz
 			putchar('\n');
 		free(text);
 	}
-	puts("# defaults");
+	puts("# defaults (a source one of them would leave out is let in first)");
 	for (size_t i = 0; i < rules->n; i++) {
 		if (i == ndefault)
 			puts("# directories with a CACHEDIR.TAG");

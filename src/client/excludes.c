@@ -236,10 +236,7 @@ size_t cachedir_excludes(char *const sources[], size_t n, const struct argv *ski
 		sb_addstr(&path, sources[i]);
 		while (path.len > 1 && path.buf[path.len - 1] == '/')
 			path.buf[--path.len] = '\0';
-		if (excluded_by(skip, path.buf)) {
-			sb_release(&path);
-			continue;
-		}
+		/* a source is searched even where a rule would skip it: it was named */
 		fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0)
 			walk_dir(&w, fd, &path, 0);

@@ -35,8 +35,8 @@ int has_cachedir_tag(int dirfd);
 
 /*
  * Search the sources (absolute paths) for directories with a CACHEDIR.TAG
- * and append a rule "- /that/dir/" for each. It does not descend into
- * what a rule in skip leaves out (the defaults: no walking through
+ * and append a rule "- /that/dir/" for each. Below the sources, it does
+ * not descend into what a rule in skip leaves out (the defaults: no walking through
  * /proc), into a tagged directory, or through a symlink. Directories it
  * cannot read are passed over (rsync will say so). Returns how many it
  * found.

@@ -181,8 +181,17 @@ int stats_line(const char *line, struct rsync_stats *st)
 {
 	long long ignored;
 
-	if (labelled(line, "Number of files:", &st->files) ||
-	    labelled(line, "Number of regular files transferred:", &st->files_transferred) ||
+	if (labelled(line, "Number of files:", &st->files)) {
+		/* "1,021 (reg: 1,000, dir: 21)": regular files, as "transferred" counts them */
+		const char *reg = strstr(line, "(reg: ");
+		if (reg) {
+			reg += 6;
+			if (grouped(&reg, &st->files) < 0)
+				st->files = -1;
+		}
+		return 1;
+	}
+	if (labelled(line, "Number of regular files transferred:", &st->files_transferred) ||
 	    labelled(line, "Total file size:", &st->total_size) ||
 	    labelled(line, "Total transferred file size:", &st->transferred_size) ||
 	    labelled(line, "Total bytes sent:", &st->bytes_sent))

@@ -32,7 +32,7 @@ void progress_render(const struct progress *p, double elapsed, int width, struct
 
 /* The --stats figures we use; -1 where the line was not seen. */
 struct rsync_stats {
-	long long files;              /* "Number of files" */
+	long long files;              /* "Number of files", the regular ones */
 	long long files_transferred;  /* "Number of regular files transferred" */
 	long long total_size;         /* "Total file size" */
 	long long transferred_size;   /* "Total transferred file size" */
