@@ -8,6 +8,8 @@ DESTDIR  ?=
 BINDIR    = $(PREFIX)/bin
 MANDIR    = $(PREFIX)/share/man
 DOCDIR    = $(PREFIX)/share/doc/hindsight
+UNITDIR   = $(PREFIX)/lib/systemd
+COMPDIR   = $(PREFIX)/share/bash-completion/completions
 RSYNC    ?= /usr/bin/rsync
 VERSION   = 0.1.0
 
@@ -102,12 +104,22 @@ demo: deps
 deps:
 	@./scripts/deps.sh
 
+# The systemd units go to both the system and the user unit directories
+# (systemd searches PREFIX/lib/systemd for both), ExecStart naming BINDIR.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-	  $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d \
+	  $(DESTDIR)$(UNITDIR)/system $(DESTDIR)$(UNITDIR)/user $(DESTDIR)$(COMPDIR)
 	install -m 755 $(O)/hindsight $(O)/hindsight-server $(DESTDIR)$(BINDIR)/
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/hindsight.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
+	for d in system user; do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/hindsight.service.in > $(O)/hindsight.service && \
+	  install -m 644 $(O)/hindsight.service contrib/systemd/hindsight.timer \
+	    $(DESTDIR)$(UNITDIR)/$$d/ || exit 1; \
+	done
+	install -m 644 contrib/bash-completion/hindsight $(DESTDIR)$(COMPDIR)/hindsight
 	install -m 644 contrib/sshd_config.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/
 	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
 

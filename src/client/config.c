@@ -101,7 +101,7 @@ static const char *shown(const char *v, char buf[80])
 {
 	size_t i;
 
-	for (i = 0; v[i] && i < 64; i++)
+	for (i = 0; i < 64 && v[i]; i++)
 		buf[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '?' : v[i];
 	if (v[i]) {
 		memcpy(buf + i, "...", 3);
