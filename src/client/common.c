@@ -37,6 +37,8 @@ int common_load(struct common *co)
 	code = config_load(co->config, &co->cfg);
 	if (code == HS_EXIT_OK)
 		co->loaded = 1;
+	else
+		config_free(&co->cfg);   /* the caller returns at once */
 	return code;
 }
 
