@@ -139,6 +139,12 @@ void explain_failure(const char *what, int code, const struct errlog *e,
 		sb_addstr(out, " (retry later)");
 		break;
 	case HS_EXIT_NOSPACE:
+		/* refused before it started: the server's line says what it needs */
+		if ((s = server_said(e, "out of space in "))) {
+			sb_addf(out, "%s not started: out of space in ", what);
+			add_trimmed(out, s);
+			break;
+		}
 		sb_addf(out, "%s failed: out of space on %s", what, repo);
 		if (!strcmp(what, "backup"))
 			sb_addstr(out, "; what arrived is kept and the next backup resumes from it");

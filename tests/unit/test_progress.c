@@ -196,6 +196,12 @@ static const struct explain_row explain_rows[] = {
 	  "is kept and the next push resumes from it\n",
 	  "backup failed: out of space on u@h:; what arrived is kept and the next backup "
 	  "resumes from it" },
+	{ "out of space before it started: the server's reason", HS_EXIT_NOSPACE,
+	  "hindsight-server: out of space in /srv/x: 1.0 GiB free, min_free needs 5.0 GiB (5%); "
+	  "nothing else may be deleted\n"
+	  "rsync: connection unexpectedly closed (0 bytes received so far) [sender]\n",
+	  "backup not started: out of space in /srv/x: 1.0 GiB free, min_free needs 5.0 GiB (5%); "
+	  "nothing else may be deleted" },
 	{ "interrupted", HS_EXIT_INTERRUPTED, "rsync error: received SIGINT\n",
 	  "backup interrupted; what arrived is kept and the next backup resumes from it" },
 	{ "no backup root", HS_EXIT_NOTFOUND,
