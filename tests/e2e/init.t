@@ -11,16 +11,23 @@ command -v ssh-keygen >/dev/null || fatal "ssh-keygen is installed"
 hs() { "$HS_CLIENT" "$@"; }
 CONF="$XDG_CONFIG_HOME/hindsight/config"
 
-# adduser_as_printed NAME KEYFILE: the server admin's side of init: make
-# the account NAME, whose only key is KEYFILE's, with the forced command
-# serve, and start sshd for it.
-# TODO(lead): switch to hindsight-server adduser
+# adduser_as_printed NAME KEYFILE: the server admin's side of init: run the
+# adduser command init printed (with a scratch --base, so the machine's
+# /srv is left alone), then start a real sshd that reads the root-owned key
+# file adduser wrote, as a server set up with the shipped drop-in does.
+KEYS=/etc/ssh/authorized_keys
+getent group hindsight >/dev/null ||
+	at_cleanup "if getent group hindsight | grep -q ':\$'; then groupdel hindsight; fi"
+[ -d "$KEYS" ] || at_cleanup "rmdir '$KEYS' 2>/dev/null; true"
 adduser_as_printed() {
 	local name=$1 key=$2
-	new_account "${name#hst$$}"
-	[ "$ACCOUNT" = "$name" ] || fatal "init's account name $name is not a test account"
-	cp "$key" "$SCRATCH/client/$name.key.pub" || fatal "copy the printed key"
-	start_sshd authorized_keys "$name"
+	case $name in "hst$$"*) ;; *) fatal "init's account name $name is not a test account" ;; esac
+	at_cleanup "rm -f '$KEYS/$name'"
+	HS_ACCOUNTS+=("$name")
+	"$HS_SERVER" adduser "$name" --key "$key" --base "$SCRATCH/srv" >"$SCRATCH/adduser.out" 2>&1 ||
+		fatal "hindsight-server adduser $name --key $key" "$(cat "$SCRATCH/adduser.out")"
+	mkdir -p -m 755 "$SCRATCH/client"
+	start_sshd system "$name"
 }
 
 # ------------------------------------------------------------ init
@@ -59,7 +66,7 @@ mkdir -p "$SCRATCH/admin"
 grep -E '^    ssh-ed25519 ' "$SCRATCH/init.out" | sed 's/^    //' >"$SCRATCH/admin/$NAME.pub"
 read -r _ _ PRINTED_NAME _ PRINTED_KEY < <(grep -E '^    hindsight-server adduser ' "$SCRATCH/init.out" | sed 's/^    //')
 adduser_as_printed "$PRINTED_NAME" "$SCRATCH/admin/$PRINTED_KEY"
-ROOT=$(home_of "$NAME")
+ROOT="$SCRATCH/srv/$NAME"
 
 # this machine reaches "server" through a client ssh config (port, host key)
 write_ssh_conf "$NAME" "$XDG_CONFIG_HOME/hindsight/id_ed25519" "$SCRATCH/client/init.ssh_config"
