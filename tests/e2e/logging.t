@@ -5,6 +5,11 @@
 # syslog daemon already owns that socket.
 . "$(dirname "$0")/lib.sh"
 
+# One logging.t at a time on a machine (two suites side by side would share
+# /dev/log, and each one's cleanup removes the other's socket). Taken
+# after lib.sh made HS_TEST_BASE.
+exec 9>"$HS_TEST_BASE/.logging-t.lock"
+flock -w 600 9 || fatal "another logging.t holds $HS_TEST_BASE/.logging-t.lock"
 [ -e /dev/log ] && skip_all "/dev/log belongs to a syslog daemon here"
 
 logfile="$SCRATCH/syslog"
