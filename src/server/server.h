@@ -11,6 +11,9 @@
 
 #include "../lib/util.h"
 
+struct root;
+struct snapmeta;
+
 struct serve_opts {
 	const char *root;    /* absolute backup root */
 	int check;           /* print the verdict only */
@@ -57,13 +60,25 @@ void test_hook_argv(struct argv *argv);
 int run_pull(const struct request *req, const struct serve_opts *o);
 
 /* retain.c: the account's settings, room before a push, thinning after. */
-struct root;
 struct acct_conf;
 int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
 int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
 void push_retention(const struct root *r, const struct acct_conf *a);
 
+/*
+ * sealcall.c: serve's side of a sealed root. Ask the sealer to seal (m
+ * NULL: only to finish and tidy, before a push), passing it the lock we
+ * hold; prints the sealer's refusal. With m, m->name is what it published.
+ * Returns an exit code.
+ */
+int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m);
+/* Root pushing to a sealed root: refused, with a message. Exit 12. */
+int sealed_root_refused(const struct root *r);
+
 int cmd_serve(int argc, char **argv);
+int cmd_sealer(int argc, char **argv);
+/* sealer_req.c: everything with one caller of the sealer, on fd. */
+void sealer_connection(int fd, const char *config);
 int cmd_prune(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);

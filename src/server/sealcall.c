@@ -1,0 +1,134 @@
+/*
+ * serve's side of a sealed root: one request to the sealer over its UNIX
+ * socket (sealproto.h), with our descriptor of the push lock beside it, and
+ * one reply line. The sealer knows us by our uid alone; we tell it nothing
+ * but the figures of a push.
+ */
+#include "server.h"
+#include "../lib/exitcodes.h"
+#include "../lib/root.h"
+#include "../lib/sealproto.h"
+#include "../lib/srvconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int sealed_root_refused(const struct root *r)
+{
+	fprintf(stderr, "hindsight-server: refused: %s is a sealed root: only its own account "
+		"pushes to it, and only the sealer writes its history\n", r->path);
+	audit("verdict=refuse reason=\"root pushing to a sealed root\"");
+	return HS_EXIT_REFUSED;
+}
+
+/* The socket named in server.conf (the account may read it; root owns it). */
+static int socket_path(const struct serve_opts *o, struct sockaddr_un *sa)
+{
+	struct srvconf c;
+	struct strbuf err = STRBUF_INIT;
+	int rc = 0;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (srvconf_load(o->config, &c, &err) < 0) {
+		fprintf(stderr, "hindsight-server: bad server configuration: %s\n", err.buf);
+		rc = -1;
+	} else if (strlcpy_chk(sa->sun_path, c.sealer_socket, sizeof(sa->sun_path)) < 0) {
+		rc = -1;
+	}
+	srvconf_free(&c);
+	sb_release(&err);
+	return rc;
+}
+
+static int send_request(int fd, const char *line, size_t len, int lockfd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)line, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &lockfd, sizeof(int));
+	ssize_t n;
+	while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* One line, at most SEAL_REPLY_MAX bytes. Its length, or -1. */
+static ssize_t read_reply(int fd, char *buf)
+{
+	size_t len = 0;
+
+	while (len < SEAL_REPLY_MAX) {
+		ssize_t n = read(fd, buf + len, SEAL_REPLY_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+		const char *nl = memchr(buf, '\n', len);
+		if (nl)
+			return nl - buf + 1;
+	}
+	return -1;
+}
+
+int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m)
+{
+	struct seal_request q = { .publish = m != NULL };
+	struct seal_reply rep;
+	struct sockaddr_un sa;
+	char line[SEAL_REQ_MAX + 1], reply[SEAL_REPLY_MAX];
+	int fd, len;
+
+	if (m)
+		q.m = *m;
+	if (socket_path(o, &sa) < 0)
+		return HS_EXIT_ERROR;
+	len = sealreq_format(&q, line, sizeof(line));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || len < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "hindsight-server: %s is a sealed root, and the sealer at %s cannot "
+			"be reached: %s (ask the server's admin: systemctl status "
+			"hindsight-sealer.socket)\n", r->path, sa.sun_path, strerror(errno));
+		audit("result=no_sealer");
+		if (fd >= 0)
+			close(fd);
+		return HS_EXIT_ERROR;
+	}
+	ssize_t got = send_request(fd, line, (size_t)len, r->lockfd) < 0 ? -1 : read_reply(fd, reply);
+	close(fd);
+	if (got < 0 || sealreply_parse(reply, (size_t)got, &rep) < 0) {
+		fprintf(stderr, "hindsight-server: the sealer gave no answer (it died?): %s\n",
+			m ? "nothing was published; the next push finishes or discards the seal"
+			  : "nothing was pushed");
+		audit("result=sealer_failed");
+		return HS_EXIT_ERROR;
+	}
+	if (rep.code) {
+		fprintf(stderr, "hindsight-server: the sealer refused: %s\n", rep.msg);
+		audit("result=seal_refused code=%d", rep.code);
+		return rep.code;
+	}
+	if (m) {
+		if (!rep.name[0]) {
+			fprintf(stderr, "hindsight-server: the sealer published nothing\n");
+			return HS_EXIT_ERROR;
+		}
+		memcpy(m->name, rep.name, SNAPNAME_SIZE);
+	}
+	return HS_EXIT_OK;
+}
