@@ -2,9 +2,12 @@
  * `hindsight-server check [--root DIR]...`: what this server can promise.
  * The rsync it runs (refused below 3.4.3, warned below 3.5.0, which fixes
  * the 2026 receiver and sender CVEs; --confine-root or not), the Landlock
- * ABI, and for each root given, whether its layout is sound. One line per
- * finding: "ok:", "warning:" or "error:". Exit 0, 3 with warnings, 1 with
- * errors, 10 for a root that does not exist. Reads only; takes no lock.
+ * ABI, sealed mode's kernel settings, and for each root given, whether its
+ * layout is sound (check_sealed.c for sealed roots). One line per finding:
+ * "ok:", "warning:" or "error:". Exit 0, 3 with warnings, 1 with errors, 10
+ * for a root that does not exist. Reads only and takes no lock, unless
+ * --repair: then each root is first repaired under its lock, as the next
+ * push would (a seal cut short is finished or discarded).
  */
 #include "server.h"
 #include "../lib/exitcodes.h"
@@ -162,21 +165,24 @@ int cmd_check(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "root", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'C' },
+		{ "repair", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char usage[] =
-		"usage: hindsight-server check [--root DIR]... [--config FILE]\n";
+		"usage: hindsight-server check [--root DIR]... [--repair] [--config FILE]\n";
 	const char *config = getenv("HINDSIGHT_SERVER_CONF");
 	const char *rsync = RSYNC_PATH;
 	struct tally t = { 0, 0 };
 	struct argv roots = ARGV_INIT;
-	int c, code = HS_EXIT_OK;
+	struct check_count sc = { 0, 0 };
+	int c, code = HS_EXIT_OK, repair = 0;
 
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': argv_push(&roots, optarg); break;
 		case 'C': config = optarg; break;
+		case 'R': repair = 1; break;
 		case 'h': fputs(usage, stdout); argv_clear(&roots); return HS_EXIT_OK;
 		default: fputs(usage, stderr); argv_clear(&roots); return HS_EXIT_USAGE;
 		}
@@ -193,12 +199,20 @@ int cmd_check(int argc, char **argv)
 	check_rsync(rsync, &t);
 	check_landlock(&t);
 	check_config(config, &t);
+	check_sealed_kernel(config, &roots, &sc);
 	for (size_t i = 0; i < roots.n; i++) {
+		if (repair && check_repair(roots.v[i], config, &sc) == HS_EXIT_LOCKED)
+			code = HS_EXIT_LOCKED;
 		int rc = check_root(roots.v[i], &t);
 		if (rc == HS_EXIT_NOTFOUND)
 			code = HS_EXIT_NOTFOUND;
+		check_sealed_root(roots.v[i], config, &sc);
 	}
 	argv_clear(&roots);
+	t.warnings += sc.warnings;
+	t.errors += sc.errors;
+	if (code == HS_EXIT_LOCKED)
+		return code;
 	if (code == HS_EXIT_NOTFOUND)
 		return code;
 	return t.errors ? HS_EXIT_ERROR : t.warnings ? HS_EXIT_WARNINGS : HS_EXIT_OK;

@@ -128,19 +128,10 @@ static json_t *push_in_progress(const struct root *r)
 {
 	char buf[64];
 	long long pid, since;
-	ssize_t got;
-	int fd;
 
-	if (r->metafd < 0)
+	/* the lock file, or a sealed root's work/lock.info */
+	if (root_lock_text(r, buf, sizeof(buf)) <= 0)
 		return json_null();
-	fd = openat(r->metafd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return json_null();
-	got = pread(fd, buf, sizeof(buf) - 1, 0);
-	close(fd);
-	if (got <= 0)
-		return json_null();
-	buf[got] = '\0';
 	if (sscanf(buf, "%lld %lld", &pid, &since) != 2 || pid <= 1 || pid > 0x7fffffff)
 		return json_null();
 	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)

@@ -75,6 +75,14 @@ int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmet
 /* Root pushing to a sealed root: refused, with a message. Exit 12. */
 int sealed_root_refused(const struct root *r);
 
+/* check_sealed.c: check's findings about sealed mode, and --repair. */
+struct check_count {
+	int warnings, errors;
+};
+void check_sealed_kernel(const char *config, const struct argv *roots, struct check_count *n);
+void check_sealed_root(const char *path, const char *config, struct check_count *n);
+int check_repair(const char *path, const char *config, struct check_count *n);
+
 int cmd_serve(int argc, char **argv);
 int cmd_sealer(int argc, char **argv);
 /* sealer_req.c: everything with one caller of the sealer, on fd. */
