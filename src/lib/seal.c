@@ -153,33 +153,23 @@ static int seal_entry(struct walk *w, int dfd, const char *name, int depth)
 	int ours = st.st_uid == ids->acct;
 	int vaults = st.st_uid == ids->vault && st.st_gid == ids->group;
 	mode_t want = sealed_mode(st.st_mode);
-	int mode_ok = S_ISLNK(st.st_mode) || (st.st_mode & 07777) == want;
+	int mode_ok = (st.st_mode & 07777) == want;
 	if (w->verify && !(vaults && mode_ok))
 		return refuse(w, "owner %u:%u, mode %o: not sealed", (unsigned)st.st_uid,
 			      (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	if (!ours && !vaults)
 		return refuse(w, "belongs to uid %u, gid %u, not to the account (a link to "
 			      "somebody else's file?)", (unsigned)st.st_uid, (unsigned)st.st_gid);
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
-	    !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
-		return refuse(w, "a device node (the account cannot make one)");
-	if (S_ISLNK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
-		/* rsync --fake-super stores these as files; these were planted.
-		 * Not opened (a FIFO would block): the name is stable, since
-		 * the directory is locked. No user xattrs on them either. */
-		if (w->verify || (vaults && mode_ok)) {
-			w->res->kept++;
-			return 0;
-		}
-		if (ours && fchownat(dfd, name, ids->vault, ids->group, AT_SYMLINK_NOFOLLOW) < 0)
-			return fail(w, -errno, "cannot give it to the vault owner");
-		if (!S_ISLNK(st.st_mode) && fchmodat(dfd, name, want, 0) < 0)
-			return fail(w, -errno, "cannot change its mode");
-		w->res->sealed++;
-		if (w->o->progress)
-			w->o->progress(w->o->arg, w->res->sealed);
-		return 0;
-	}
+	/*
+	 * rsync --fake-super stores symlinks, devices, FIFOs and sockets as
+	 * files, their kind in the xattr: anything else was planted. And a
+	 * symlink could not be sealed anyway: anybody may set its times to
+	 * now (the write check sees mode 0777).
+	 */
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return refuse(w, "a %s, which rsync --fake-super never makes (planted?)",
+			      S_ISLNK(st.st_mode) ? "symlink" : S_ISFIFO(st.st_mode) ? "FIFO" :
+			      S_ISSOCK(st.st_mode) ? "socket" : "device node");
 	/* the fast path: history linked into the tree, sealed long ago */
 	if (S_ISREG(st.st_mode) && vaults && mode_ok && !w->o->recheck && !w->verify) {
 		w->res->kept++;

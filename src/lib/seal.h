@@ -21,7 +21,11 @@
  *     open for writing (by anybody) after it was locked refuses the seal;
  *   - an inode that is neither the account's nor already the vault's with
  *     the account's group (a hard link to a system file, say) is never
- *     touched: it refuses the seal.
+ *     touched: it refuses the seal;
+ *   - so does anything but a directory or a regular file: rsync
+ *     --fake-super stores symlinks, devices, FIFOs and sockets as files
+ *     (their kind in the xattr), so one of those was planted; and a
+ *     symlink cannot be sealed (anybody may set its times to now).
  * A refused seal changes nothing that matters: the caller discards the
  * tree. Every step is idempotent, so a walk cut short by a crash is
  * finished by walking again.
@@ -71,9 +75,9 @@ struct seal_opts {
 int seal_tree(int dirfd, const char *name, const struct seal_opts *o, struct seal_result *res);
 
 /*
- * Is dirfd/name (not followed) sealed for ids: the vault's with the
- * account's group, no write bit but the owner's, a user.rsync.%stat xattr
- * on every file and directory? For check(8) and the tests' own checks.
+ * Is dirfd/name (not followed) sealed for ids: only directories and
+ * regular files, the vault's with the account's group, modes 0750 and
+ * 0640, a user.rsync.%stat xattr on every one? For check(8) and the tests' own checks.
  * Returns 0 if so, -EPERM with why set at the first inode that is not,
  * or a negative errno value.
  */
