@@ -11,7 +11,9 @@
 #include "../lib/srvconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -86,8 +88,37 @@ static ssize_t read_reply(int fd, char *buf)
 	return -1;
 }
 
+#ifdef HS_TEST_HOOKS
+/*
+ * Test builds only: HS_TEST_SEAL_GATE=DIR makes serve, holding a received
+ * tree and before asking the sealer to seal it, create DIR/ready and wait
+ * (at most 60 s) for DIR/go, so that a test can act as the account right
+ * there, between rsync's end and the seal.
+ */
+static void seal_gate(void)
+{
+	const char *dir = getenv("HS_TEST_SEAL_GATE");
+	char path[4096];
+
+	if (!dir || snprintf(path, sizeof(path), "%s/ready", dir) >= (int)sizeof(path))
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/go", dir);
+	for (int i = 0; i < 600 && access(path, F_OK) < 0; i++)
+		usleep(100000);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	unlink(path);
+}
+#endif
+
 int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m)
 {
+#ifdef HS_TEST_HOOKS
+	if (m)
+		seal_gate();
+#endif
 	struct seal_request q = { .publish = m != NULL };
 	struct seal_reply rep;
 	struct sockaddr_un sa;
