@@ -105,6 +105,22 @@ static void check_config(const char *path, struct tally *t)
 	sb_release(&keep);
 }
 
+static int empty_dir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int empty = 1;
+
+	while (d && empty && (de = readdir(d)) != NULL)
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	return empty;
+}
+
 /* The layout of one root: the same facts repair would act on, reported. */
 static int check_root(const char *path, struct tally *t)
 {
@@ -136,7 +152,9 @@ static int check_root(const char *path, struct tally *t)
 		say(t, "warning", "%s: current names %s but there are no snapshots", path, target);
 	if (r.metafd >= 0 && fstatat(r.metafd, "pending.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		say(t, "warning", "%s: a publish was interrupted (the next push finishes it)", path);
-	if (fstatat(r.fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	/* a sealed root always has one, empty between pushes */
+	if (fstatat(r.fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !(r.sealed && empty_dir_at(r.fd, HS_INPROGRESS)))
 		say(t, "ok", "%s: an interrupted push left inprogress/ (the next push resumes from it)",
 		    path);
 	/* anything else in the root is not ours */

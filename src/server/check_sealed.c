@@ -61,10 +61,35 @@ static int sealed_ids(const struct root *r, const char *config, struct seal_ids 
 	return v ? 0 : -ENOENT;
 }
 
-static int count_sealed_under(const char *config)
+/* Count a sealed root at path once (seen: the roots counted so far). */
+static void count_root(const char *path, struct argv *seen, int *n)
+{
+	struct root r;
+	struct stat st;
+
+	if (root_open(path, 0, &r) < 0)
+		return;
+	if (r.sealed && fstat(r.fd, &st) == 0) {
+		char id[64];
+		snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+		size_t i;
+		for (i = 0; i < seen->n && strcmp(seen->v[i], id); i++)
+			;
+		if (i == seen->n) {
+			argv_push(seen, id);
+			(*n)++;
+		}
+	}
+	root_close(&r);
+}
+
+/* Sealed roots under the base and among the roots given. */
+static int count_sealed(const char *config, const struct argv *roots)
 {
 	struct srvconf c;
 	struct strbuf err = STRBUF_INIT;
+	struct argv seen = ARGV_INIT;
 	int n = 0;
 
 	if (srvconf_load(config, &c, &err) == 0) {
@@ -72,21 +97,20 @@ static int count_sealed_under(const char *config)
 		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 		struct dirent *de;
 		while (d && (de = readdir(d)) != NULL) {
-			struct root r;
 			char path[4200];
 			if (de->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", c.base, de->d_name);
-			if (root_open(path, 0, &r) == 0) {
-				n += r.sealed;
-				root_close(&r);
-			}
+			count_root(path, &seen, &n);
 		}
 		if (d)
 			closedir(d);
 		else if (fd >= 0)
 			close(fd);
 	}
+	for (size_t i = 0; i < roots->n; i++)
+		count_root(roots->v[i], &seen, &n);
+	argv_clear(&seen);
 	srvconf_free(&c);
 	sb_release(&err);
 	return n;
@@ -94,14 +118,7 @@ static int count_sealed_under(const char *config)
 
 void check_sealed_kernel(const char *config, const struct argv *roots, struct check_count *n)
 {
-	int sealed = count_sealed_under(config);
-	for (size_t i = 0; i < roots->n; i++) {
-		struct root r;
-		if (root_open(roots->v[i], 0, &r) == 0) {
-			sealed += r.sealed;
-			root_close(&r);
-		}
-	}
+	int sealed = count_sealed(config, roots);
 	int ph = sealed_hardlinks_protected(), le = sealed_leases_enabled();
 
 	if (ph == 0)
