@@ -148,6 +148,8 @@ int sealreply_parse(const char *buf, size_t len, struct seal_reply *r)
 		return -EINVAL;
 	const char *p = buf + 6;
 	int code = 0;
+	if (*p == '0')
+		return -EINVAL;
 	for (int n = 0; p < end && *p >= '0' && *p <= '9'; p++, n++) {
 		if (n == 3)
 			return -EINVAL;
