@@ -318,6 +318,14 @@ static void hook_progress(void *arg, unsigned long long n)
 }
 #endif
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static int errno_code(int rc)
 {
 	return rc == -ENOSPC || rc == -EDQUOT ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
@@ -363,7 +371,10 @@ static int do_seal(struct conn *c, struct caller *who, struct root *r,
 		close(sl);
 		return 0;
 	}
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = sealed_publish(r, &so, &steps, &m, &res);
+	long seal_ms = ms_since(&t0);
 	if (rc == -EPERM && res.refused) {
 		reply(c, HS_EXIT_REFUSED, NULL, "the received tree is discarded, not sealed: %s",
 		      res.why);
@@ -380,8 +391,8 @@ static int do_seal(struct conn *c, struct caller *who, struct root *r,
 	}
 	if (rc < 0)
 		goto failed;
-	sb_addf(what, "published %s sealed=%llu kept=%llu xattrs=%llu", m.name, res.sealed,
-		res.kept, res.xattrs);
+	sb_addf(what, "published %s sealed=%llu kept=%llu xattrs=%llu seal_ms=%ld", m.name,
+		res.sealed, res.kept, res.xattrs, seal_ms);
 	/* time rules only: what pushes cannot influence (see push_space) */
 	push_retention(r, &who->conf);
 	reply(c, 0, m.name, NULL);
@@ -407,7 +418,9 @@ void sealer_connection(int fd, const char *config)
 	const char *bad = NULL, *qwhy;
 	char why[300];
 	int code = HS_EXIT_REFUSED;
+	struct timespec t0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	root_init(&r);
 	umask(022);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -432,8 +445,8 @@ void sealer_connection(int fd, const char *config)
 	} else {
 		code = do_seal(&c, &who, &r, &q, &what);
 		syslog(code ? LOG_NOTICE : LOG_INFO, "sealer: uid=%u account=%s root=%s request=%s "
-		       "exit=%d %.600s", (unsigned)who.cred.uid, who.name, r.path,
-		       q.publish ? "seal+publish" : "seal", code, what.buf);
+		       "exit=%d duration_ms=%ld %.600s", (unsigned)who.cred.uid, who.name, r.path,
+		       q.publish ? "seal+publish" : "seal", code, ms_since(&t0), what.buf);
 	}
 	if (c.lockfd >= 0)
 		close(c.lockfd);

@@ -40,18 +40,23 @@ sealed_setup() {
 	HS_SERVE_ARGS="--config $SEAL_CONF"
 }
 
+# Not one of lib.sh's bg jobs: stopped by at_cleanup with SIGTERM (it lets
+# a seal under way finish), and disowned, so bash says nothing about it.
 start_sealer() {
 	stop_sealer
 	rm -f "$SEAL_SOCK"
-	bg "$SCRATCH/sealer.log" env "$@" "$HS_SERVER" sealer --listen "$SEAL_SOCK" --config "$SEAL_CONF"
-	SEALER_PID=$BG_PID
+	env "$@" "$HS_SERVER" sealer --listen "$SEAL_SOCK" --config "$SEAL_CONF" \
+		</dev/null >>"$SCRATCH/sealer.log" 2>&1 &
+	SEALER_PID=$!
+	disown "$SEALER_PID"
+	[ -n "${SEALER_CLEANUP:-}" ] || { at_cleanup stop_sealer; SEALER_CLEANUP=1; }
 	wait_until 5 test -S "$SEAL_SOCK" || fatal "the sealer does not listen" "$(cat "$SCRATCH/sealer.log")"
 }
 
 stop_sealer() {
 	[ -n "$SEALER_PID" ] || return 0
 	kill "$SEALER_PID" 2>/dev/null
-	wait "$SEALER_PID" 2>/dev/null
+	wait_until 10 bash -c "! kill -0 $SEALER_PID 2>/dev/null" || kill -9 "$SEALER_PID" 2>/dev/null
 	SEALER_PID=
 }
 
