@@ -24,6 +24,15 @@ assert "... the lock readable by the account, trash and seal/ root's alone" \
 	is_eq "$(stat -c '%U:%G %a' "$ROOT/.hindsight/lock" "$ROOT/.hindsight/trash" "$ROOT/.hindsight/seal" | tr '\n' ' ')" \
 	"root:$acct 640 root:root 700 root:root 700 "
 assert "... and made the vault owner" getent passwd "$VAULT"
+assert "rerunning adduser changes nothing" \
+	succeeds "$HS_SERVER" adduser "$acct" --key "$SCRATCH/client/$acct.key.pub" --base "$SEAL_BASE"
+assert "... and says so" last_out_has "^$acct is set up already: nothing changed$"
+assert "adduser --simple on the sealed root is refused (exit 12)" \
+	must_fail 12 "$HS_SERVER" adduser "$acct" --key "$SCRATCH/client/$acct.key.pub" --base "$SEAL_BASE" --simple
+assert "... a sealed root is never made simple" last_err_has "is a sealed root: it cannot be made simple"
+assert "adduser --sealed under another base than the sealer's is refused (exit 12)" \
+	must_fail 12 "$HS_SERVER" adduser "hsx$$" --key "$SCRATCH/client/$acct.key.pub" --base "$SCRATCH/elsewhere" --sealed
+assert "... naming the base the sealer reads" last_err_has "the sealer finds backup roots under $SEAL_BASE"
 
 # ---------------------------------------------------------------- data
 
@@ -107,5 +116,15 @@ assert "the next push resumes and publishes" succeeds push_as "$acct" "$src"
 third=$(snapshots "$ROOT" | tail -1)
 assert "... fully sealed" fully_sealed "$ROOT/$third"
 assert "... the resume trees are gone" is_eq "$(ls -A "$ROOT/.hindsight/work/resume" | wc -l)" 0
+
+# ---------------------------------------------------------------- status, prune, deluser
+
+assert "hindsight status over ssh answers for a sealed root" \
+	succeeds "$HS_CLIENT" status --repo server: --ssh "ssh -F $conf"
+assert "root's prune works on a sealed root (nothing to thin yet)" \
+	succeeds "$HS_SERVER" prune --root "$ROOT" --config "$SEAL_CONF"
+stop_sshd
+assert "deluser --purge takes the account and its sealed root away" succeeds "$HS_SERVER" deluser "$acct" --purge
+assert "... the root is gone" absent "$ROOT"
 
 done_testing
