@@ -20,8 +20,13 @@ int open_trusted(const char *path, int *fd, char *why, size_t size)
 	if (!real)
 		return -errno;
 	cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cur < 0) {
+	if (cur < 0 || fstat(cur, &st) < 0) {
 		rc = -errno;
+		goto out;
+	}
+	if (st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(why, size, "/ is not root's, or is writable by group or others");
+		rc = -EPERM;
 		goto out;
 	}
 	for (const char *p = real + 1; *p;) {
