@@ -17,7 +17,6 @@
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define PENDING "pending.json"
-#define LOCK_INFO "lock.info"
 
 void root_init(struct root *r)
 {
@@ -106,7 +105,7 @@ void root_close(struct root *r)
 	if (r->lockfd >= 0) {
 		/* so nobody reports our start time once we are gone */
 		if (r->lock_info) {
-			int fd = openat(r->workfd, LOCK_INFO, O_WRONLY | O_TRUNC | O_NOFOLLOW |
+			int fd = openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_TRUNC | O_NOFOLLOW |
 					O_NONBLOCK | O_CLOEXEC);
 			if (fd >= 0)
 				close(fd);
@@ -123,78 +122,6 @@ void root_close(struct root *r)
 		close(r->fd);
 	free(r->path);
 	root_init(r);
-}
-
-int root_lock_text(const struct root *r, char *buf, size_t size)
-{
-	int fd;
-
-	if (r->metafd < 0 || size == 0)
-		return -ENOENT;
-	if (r->sealed)
-		fd = r->workfd < 0 ? -1 : openat(r->workfd, LOCK_INFO, O_RDONLY | O_NOFOLLOW |
-						 O_NONBLOCK | O_CLOEXEC);
-	else
-		fd = openat(r->metafd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t got = pread(fd, buf, size - 1, 0);
-	int e = errno;
-	close(fd);
-	if (got < 0)
-		return -e;
-	buf[got] = '\0';
-	return (int)got;
-}
-
-int root_lock(struct root *r, time_t now, time_t *since)
-{
-	char buf[64];
-	int fd, n;
-
-	*since = 0;
-	if (r->metafd < 0)
-		return -ENOENT;
-	/* not O_CLOEXEC: rsync inherits it, so the lock outlives a killed serve;
-	 * a sealed root's lock is root's, made with the root, and only read */
-	if (r->sealed)
-		fd = openat(r->metafd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-	else
-		fd = openat(r->metafd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-		if (root_lock_text(r, buf, sizeof(buf)) > 0) {
-			long long pid, t;
-			if (sscanf(buf, "%lld %lld", &pid, &t) == 2)
-				*since = (time_t)t;
-		}
-		close(fd);
-		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(), (long long)now);
-	if (r->sealed) {
-		/* root (a repair) writes nothing into the account's directory */
-		r->lockfd = fd;
-		if (geteuid() == 0)
-			return 0;
-		int ifd = openat(r->workfd, LOCK_INFO, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-				 O_NONBLOCK | O_CLOEXEC, 0600);
-		if (ifd >= 0) {
-			if (write(ifd, buf, (size_t)n) == n)
-				r->lock_info = 1;
-			close(ifd);
-		}
-		return 0;
-	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	r->lockfd = fd;
-	return 0;
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -32,6 +32,7 @@
 #define HS_CURRENT "current"
 #define HS_MAX_RESUME 8   /* resume bases kept; rsync takes at most 20 bases */
 #define HS_WORK "work"    /* .hindsight/work: the account's own, in a sealed root */
+#define HS_LOCK_INFO "lock.info"  /* work/lock.info: the holder's text, sealed */
 
 struct root {
 	char *path;    /* absolute, no trailing slash */
@@ -66,7 +67,7 @@ int root_open(const char *path, int create, struct root *r);
 void root_close(struct root *r);
 
 /*
- * Take the push lock without waiting. On -EWOULDBLOCK, *since is the start
+ * rootlock.c: take the push lock without waiting. On -EWOULDBLOCK, *since is the start
  * time recorded by the holder (0 if unknown). The holder's "PID START" goes
  * into the lock file, or in a sealed root (whose lock file is root's, and
  * which the account opens read-only to flock) into .hindsight/work/lock.info.
