@@ -11,6 +11,8 @@ DOCDIR    = $(PREFIX)/share/doc/hindsight
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+COMPDIR  ?= $(PREFIX)/share/bash-completion/completions
 RSYNC    ?= /usr/bin/rsync
 VERSION   = 0.1.0
 
@@ -66,9 +68,14 @@ $(O)/hindsight-server: $(SERVER_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 $(O)/hindsight: $(CLIENT_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight.a $(O)/config.h
+# The client without its main(), so unit tests can call its parsers; an
+# archive, so each test links only the objects it uses.
+$(O)/libhindsight-client.a: $(filter-out $(O)/src/client/main.o,$(CLIENT_OBJ))
+	$(AR) rcs $@ $^
+
+$(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight-client.a $(O)/libhindsight.a $(O)/config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc/lib -Isrc/client $(LDFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS) -lcmocka
 
 # Every binary runs even when one fails; the target fails if any did.
 unit: $(UNIT_BIN)
@@ -100,12 +107,23 @@ demo: deps
 deps:
 	@./scripts/deps.sh
 
+# The client's timer and service go to both the system and the user unit
+# directories (systemd searches PREFIX/lib/systemd for both), ExecStart
+# naming BINDIR; the server's go through install-contrib.
 install: all install-contrib
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(COMPDIR) \
+	  $(DESTDIR)$(DOCDIR)/contrib
 	install -m 755 $(O)/hindsight $(O)/hindsight-server $(DESTDIR)$(BINDIR)/
 	install -m 644 man/hindsight.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/hindsight.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/hindsight-server.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 contrib/server.conf $(DESTDIR)$(DOCDIR)/contrib/
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/hindsight.service.in > $(O)/hindsight.service
+	for d in $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR); do \
+	  install -m 644 $(O)/hindsight.service contrib/systemd/hindsight.timer $$d/ || exit 1; \
+	done
+	install -m 644 contrib/bash-completion/hindsight $(DESTDIR)$(COMPDIR)/hindsight
 	install -m 644 README.md COPYING docs/DESIGN.md docs/SECURITY.md $(DESTDIR)$(DOCDIR)/
 
 # contrib/ names /usr/local/bin/hindsight-server; installed, it names BINDIR's.

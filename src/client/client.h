@@ -8,8 +8,12 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "../lib/util.h"
+#include "config.h"
+#include "outcome.h"
+#include "progress.h"
 
 /* Where backups go: an ssh destination or a local directory. */
 struct repo {
@@ -26,6 +30,9 @@ struct repo {
  */
 int repo_parse(const char *spec, const char *ssh, struct repo *r);
 void repo_free(struct repo *r);
+
+/* "user@host:" or the directory: how messages and the state file name a repo. */
+char *repo_name(const struct repo *r);
 
 /* Absolute path of the hindsight-server program beside us (caller frees). */
 char *server_program(void);
@@ -53,6 +60,39 @@ int run_query(const struct repo *r, char *const words[], size_t n, size_t max, c
 
 /* HINDSIGHT_REPO, or NULL. */
 const char *default_repo(void);
+
+/*
+ * The options of every verb that reaches a repository (common.c): put
+ * COMMON_LONGOPTS in the verb's getopt table and offer every option it
+ * does not know itself to common_option() before calling it bad.
+ */
+struct common {
+	const char *repo;      /* --repo */
+	const char *ssh;       /* --ssh */
+	const char *config;    /* --config */
+	struct config cfg;     /* read by common_load() */
+	int loaded;
+};
+#define COMMON_LONGOPTS \
+	{ "repo", required_argument, NULL, 'r' }, \
+	{ "ssh", required_argument, NULL, 's' }, \
+	{ "config", required_argument, NULL, 'C' }
+void common_init(struct common *co);
+/* 1 if c (getopt_long's answer) is a common option, now recorded; else 0. */
+int common_option(struct common *co, int c, const char *arg);
+/* Read the config (once). Returns 0 or an exit code after printing why. */
+int common_load(struct common *co);
+/*
+ * The repository: --repo, else HINDSIGHT_REPO, else the config's repo.
+ * The ssh command: --ssh, else HINDSIGHT_SSH, else ssh_command, else ssh;
+ * then -i ssh_key and ssh_options from the config. must_exist: a local
+ * repository must be there already (exit 10). Returns 0 or an exit code
+ * after printing why.
+ */
+int common_repo(struct common *co, struct repo *r, int must_exist);
+/* The ssh command common_repo() would use (caller frees). */
+char *common_ssh(struct common *co);
+void common_free(struct common *co);
 
 struct snaplist;
 /* The repo's snapshots, oldest first (via `hindsight list`). Returns an exit code. */
@@ -83,10 +123,47 @@ char *repo_rsync_spec(const struct repo *r, const char *path);
  */
 int run_rsync(const struct repo *r, char *const args[], size_t n);
 
+/*
+ * run_rsync() with rsync's output read by us instead of shown as it is:
+ * stdout's --info=progress2 lines become our bar (progress, on a
+ * terminal) or nothing, its --stats block goes into stats, other lines
+ * are shown (all of them with verbose); stderr (rsync's, ssh's and the
+ * server's) is kept in err, for one line that explains a failure.
+ * Zero it (or RSYNC_IO_INIT) before; errlog_free(&io->err) after.
+ */
+struct rsync_io {
+	int progress;
+	int verbose;
+	struct errlog err;
+	struct rsync_stats stats;
+	double seconds;           /* how long rsync ran */
+};
+#define RSYNC_IO_INIT { 0, 0, ERRLOG_INIT, RSYNC_STATS_INIT, 0 }
+int run_rsync_io(const struct repo *r, char *const args[], size_t n, struct rsync_io *io);
+
 /* A few words for an exit code, for "hindsight: backup failed: ..." lines. */
 const char *explain_exit(int code);
 
+/*
+ * Run a helper program (argv[0] looked up in PATH) with our environment
+ * and no shell. Its stdout goes into *out and its stderr into *err (each
+ * up to 1 MiB, caller frees) when they are given, else to ours. Returns
+ * its exit status (0-255, 128+signal) or a negative errno if it could
+ * not be run.
+ */
+int run_program(char *const argv[], char **out, char **err);
+/*
+ * Write text to path atomically with mode, making missing parent
+ * directories with dir_mode. Returns 0 or a negative errno.
+ */
+int write_file_path(const char *path, const char *text, unsigned mode, unsigned dir_mode);
+/* Append the last non-empty line of text. */
+void last_line(const char *text, struct strbuf *out);
+
 int cmd_backup(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_transport(int argc, char **argv);
@@ -112,6 +189,14 @@ void format_size(long long bytes, char *out, size_t n);
 void format_local(long long t, const char *fmt, char *out, size_t n);
 /* 42s, 5m, 3h 12m, 2d 4h. */
 void format_age(long long secs, char *out, size_t n);
+
+/*
+ * This machine's side of a repo's status (status.c): the repo, the last
+ * success and its age, when the next is due, the last error.
+ */
+struct backup_state;
+void render_local(const struct backup_state *st, const struct config *cfg,
+		  const char *name, time_t now);
 
 int cmd_versions(int argc, char **argv);
 int cmd_ls(int argc, char **argv);

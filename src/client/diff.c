@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 
 static const char diff_usage[] =
-	"usage: hindsight diff [--repo REPO] [--ssh CMD] [--json] [A [B]] [PATH]\n";
+	"usage: hindsight diff [--repo REPO] [--ssh CMD] [--config FILE] [--json] [A [B]] [PATH]\n";
 
 static int looks_like_path(const char *arg)
 {
@@ -89,13 +89,13 @@ static int two_newest(const struct repo *r, char a[SNAPNAME_SIZE], char b[SNAPNA
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL, *times[2] = { NULL, NULL };
+	struct common co;
+	const char *times[2] = { NULL, NULL };
 	const char *local_path = NULL;
 	int json = 0, c, code, ntimes;
 	struct repo repo;
@@ -103,13 +103,16 @@ int cmd_diff(int argc, char **argv)
 	char a[SNAPNAME_SIZE], b[SNAPNAME_SIZE];
 	json_t *answer = NULL;
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(diff_usage, stdout); return HS_EXIT_OK;
-		default: fputs(diff_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(diff_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	ntimes = argc - optind;
@@ -132,7 +135,7 @@ int cmd_diff(int argc, char **argv)
 		sb_addf(&path, "/%s", rel);
 		free(rel);
 	}
-	if ((code = open_repo(spec, ssh, &repo)) != 0)
+	if ((code = common_repo(&co, &repo, 1)) != 0)
 		goto out;
 	if (ntimes == 0)
 		code = two_newest(&repo, a, b);
@@ -146,6 +149,7 @@ int cmd_diff(int argc, char **argv)
 		json_decref(answer);
 	}
 	repo_free(&repo);
+	common_free(&co);
 out:
 	sb_release(&path);
 	return code;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char list_usage[] = "usage: hindsight list [--repo REPO] [--ssh CMD] [--json]\n";
+static const char list_usage[] = "usage: hindsight list [--repo REPO] [--ssh CMD] [--config FILE] [--json]\n";
 
 /* Render an answer ask() has checked for protocol 1 and the verb. */
 static int render(json_t *top)
@@ -77,37 +77,40 @@ static int render(json_t *top)
 int cmd_list(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL;
+	struct common co;
 	int json = 0, c, code;
 	struct repo repo;
 	json_t *answer = NULL;
 	char *words[] = { "list" };
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(list_usage, stdout); return HS_EXIT_OK;
-		default: fputs(list_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(list_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fputs(list_usage, stderr);
 		return HS_EXIT_USAGE;
 	}
-	if ((code = open_repo(spec, ssh, &repo)) != 0)
+	if ((code = common_repo(&co, &repo, 1)) != 0)
 		return code;
 	code = ask(&repo, words, 1, json, &answer);
 	if (code == HS_EXIT_OK && answer)
 		code = render(answer);
 	json_decref(answer);
 	repo_free(&repo);
+	common_free(&co);
 	return code;
 }

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 static const char ls_usage[] =
-	"usage: hindsight ls [--at TIME] [--repo REPO] [--ssh CMD] [--json] [PATH]\n";
+	"usage: hindsight ls [--at TIME] [--repo REPO] [--ssh CMD] [--config FILE] [--json] [PATH]\n";
 
 /* One line's columns, formatted, before the widths are known. */
 struct row {
@@ -96,27 +96,30 @@ int cmd_ls(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "at", required_argument, NULL, 'a' },
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL, *at = NULL;
+	struct common co;
+	const char *at = NULL;
 	int json = 0, c, code;
 	struct repo repo;
 	struct strbuf path = STRBUF_INIT, shown = STRBUF_INIT;
 	char name[SNAPNAME_SIZE];
 	json_t *answer = NULL;
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': at = optarg; break;
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(ls_usage, stdout); return HS_EXIT_OK;
-		default: fputs(ls_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(ls_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 < argc) {
@@ -132,7 +135,7 @@ int cmd_ls(int argc, char **argv)
 	sb_addf(&path, "/%s", rel);
 	show_name(&shown, path.buf, path.len);
 	free(rel);
-	if ((code = open_repo(spec, ssh, &repo)) != 0)
+	if ((code = common_repo(&co, &repo, 1)) != 0)
 		goto out;
 	if ((code = pick_snapshot(&repo, at, name)) != 0)
 		goto out_repo;
@@ -143,6 +146,7 @@ int cmd_ls(int argc, char **argv)
 	json_decref(answer);
 out_repo:
 	repo_free(&repo);
+	common_free(&co);
 out:
 	sb_release(&path);
 	sb_release(&shown);

@@ -7,13 +7,16 @@
 #include "../lib/verbs.h"
 
 static const struct verb verbs[] = {
-	{ "backup", cmd_backup, "push SOURCE... to the repository as a new snapshot" },
+	{ "init", cmd_init, "set this machine up: a key, the config, the server's adduser command" },
+	{ "backup", cmd_backup, "push the sources to the repository as a new snapshot" },
 	{ "list", cmd_list, "list the snapshots, oldest first" },
 	{ "versions", cmd_versions, "the distinct versions of PATH across snapshots" },
 	{ "ls", cmd_ls, "list PATH as a snapshot holds it (default: latest, /)" },
 	{ "diff", cmd_diff, "what was added, removed and modified between two snapshots" },
 	{ "status", cmd_status, "newest snapshot, backup in progress, free space" },
 	{ "restore", cmd_restore, "bring PATH... back as of a time (default: latest)" },
+	{ "schedule", cmd_schedule, "enable, disable or show the hourly backup (systemd or cron)" },
+	{ "config", cmd_config, "check the config file, or print its path" },
 	{ "__transport", cmd_transport, NULL },
 };
 
@@ -21,7 +24,7 @@ int main(int argc, char **argv)
 {
 	if (sanitise_process() < 0)
 		return HS_EXIT_ERROR;
-	return run_verbs("hindsight", "The repository is [user@]host: or a local directory "
-			 "(--repo, or HINDSIGHT_REPO).", verbs,
+	return run_verbs("hindsight", "The repository is [user@]host: or a local directory (--repo, "
+			 "HINDSIGHT_REPO, or repo in the config file).", verbs,
 			 sizeof(verbs) / sizeof(verbs[0]), argc, argv);
 }

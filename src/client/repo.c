@@ -33,7 +33,7 @@ int repo_parse(const char *spec, const char *ssh, struct repo *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (!spec || !*spec) {
-		fputs("hindsight: no repository: give --repo or set HINDSIGHT_REPO\n", stderr);
+		fputs("hindsight: no repository: give --repo, set HINDSIGHT_REPO, or run hindsight init\n", stderr);
 		return HS_EXIT_USAGE;
 	}
 	const char *colon = strchr(spec, ':');
@@ -78,6 +78,20 @@ int repo_parse(const char *spec, const char *ssh, struct repo *r)
 		r->dir = sb_detach(&sb);
 	}
 	return 0;
+}
+
+/* The name a repo goes by in messages and in the state file's name. */
+char *repo_name(const struct repo *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (r->local)
+		sb_addstr(&sb, r->dir);
+	else if (r->user)
+		sb_addf(&sb, "%s@%s:", r->user, r->host);
+	else
+		sb_addf(&sb, "%s:", r->host);
+	return sb_detach(&sb);
 }
 
 void repo_free(struct repo *r)

@@ -28,7 +28,7 @@
 
 static const char restore_usage[] =
 	"usage: hindsight restore [--at TIME] [--to DIR] [--overwrite] [-n|--dry-run]\n"
-	"                         [--repo REPO] [--ssh CMD] PATH...\n";
+	"                         [--repo REPO] [--ssh CMD] [--config FILE] PATH...\n";
 
 struct restore_opts {
 	const char *to;
@@ -185,8 +185,7 @@ static int check_in_snapshot(const struct repo *r, const char *name, const char 
 int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "at", required_argument, NULL, 'a' },
 		{ "to", required_argument, NULL, 't' },
 		{ "overwrite", no_argument, NULL, 'o' },
@@ -194,23 +193,27 @@ int cmd_restore(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL, *at = NULL;
+	struct common co;
+	const char *at = NULL;
 	struct restore_opts o = { 0 };
 	struct repo repo;
 	char name[SNAPNAME_SIZE];
 	char *to_abs = NULL;
 	int c, code;
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'a': at = optarg; break;
 		case 't': o.to = optarg; break;
 		case 'o': o.overwrite = 1; break;
 		case 'n': o.dry_run = 1; break;
 		case 'h': fputs(restore_usage, stdout); return HS_EXIT_OK;
-		default: fputs(restore_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(restore_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
@@ -219,7 +222,7 @@ int cmd_restore(int argc, char **argv)
 		return HS_EXIT_USAGE;
 	}
 	o.progress = isatty(1);   /* rsync draws its progress on stdout */
-	if ((code = repo_parse(spec, ssh, &repo)) != 0)
+	if ((code = common_repo(&co, &repo, 0)) != 0)
 		return code;
 	if ((code = pick_snapshot(&repo, at, name)) != 0)
 		goto out;
@@ -275,5 +278,6 @@ int cmd_restore(int argc, char **argv)
 out:
 	free(to_abs);
 	repo_free(&repo);
+	common_free(&co);
 	return code;
 }

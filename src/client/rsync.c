@@ -10,14 +10,20 @@
 #include "../lib/fsops.h"
 #include "../lib/spawn.h"
 #include "../lib/strbuf.h"
+#include "outcome.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The rsync -e value that runs us as the transport, quoted for rsync's splitter. */
@@ -76,7 +82,156 @@ char *repo_rsync_spec(const struct repo *r, const char *path)
 	return sb_detach(&sb);
 }
 
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int terminal_width(void)
+{
+	struct winsize ws;
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col > 200 ? 200 : ws.ws_col;
+	return 80;
+}
+
+/* What rsync's stdout is turned into, a piece at a time (see rsync_io). */
+struct out_state {
+	struct rsync_io *io;
+	struct strbuf piece;
+	double start, drawn;
+	int bar_shown;
+};
+
+static void clear_bar(struct out_state *os)
+{
+	if (os->bar_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+		os->bar_shown = 0;
+	}
+}
+
+/* One piece of rsync's stdout, ended by \r (progress) or \n (a line). */
+static void out_piece(struct out_state *os, int cr)
+{
+	struct rsync_io *io = os->io;
+	struct progress p;
+	const char *line = os->piece.buf;
+
+	if (progress_parse(line, &p) == 0) {
+		double t = now_seconds();
+		/* at most ten frames a second, but always the last one */
+		if (io->progress && (t - os->drawn >= 0.1 || p.percent == 100)) {
+			struct strbuf bar = STRBUF_INIT;
+			progress_render(&p, t - os->start, terminal_width() - 1, &bar);
+			printf("\r%s\033[K", bar.buf);
+			fflush(stdout);
+			sb_release(&bar);
+			os->drawn = t;
+			os->bar_shown = 1;
+		}
+		return;
+	}
+	if (cr && !line[0])
+		return;
+	if (stats_line(line, &io->stats) && !io->verbose)
+		return;
+	if (!line[0] && !io->verbose)
+		return;
+	clear_bar(os);
+	puts(line);
+	fflush(stdout);
+}
+
+static void out_feed(struct out_state *os, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\r' || buf[i] == '\n') {
+			out_piece(os, buf[i] == '\r');
+			sb_reset(&os->piece);
+		} else if (os->piece.len < 4096) {
+			sb_addch(&os->piece, buf[i]);
+		}
+	}
+}
+
+static volatile sig_atomic_t io_signal;
+static volatile pid_t io_child;
+
+static void io_forward(int sig)
+{
+	io_signal = sig;
+	if (io_child > 0)
+		kill(io_child, sig);
+}
+
+/*
+ * Read rsync's stdout and stderr until both are closed (by rsync, the
+ * transport and ssh: so the server has finished too), forwarding the
+ * signals that would otherwise kill us first.
+ */
+static void pump(pid_t pid, int out_fd, int err_fd, struct rsync_io *io, int *interrupted)
+{
+	static const int sigs[3] = { SIGTERM, SIGHUP, SIGINT };
+	struct sigaction sa, old[3];
+	struct out_state os = { io, STRBUF_INIT, now_seconds(), 0, 0 };
+	struct pollfd pf[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
+	char buf[16384];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = io_forward;
+	sigemptyset(&sa.sa_mask);
+	io_signal = 0;
+	io_child = pid;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	while (pf[0].fd >= 0 || pf[1].fd >= 0) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			ssize_t got = read(pf[i].fd, buf, sizeof(buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				continue;
+			}
+			if (i == 0)
+				out_feed(&os, buf, (size_t)got);
+			else
+				errlog_feed(&io->err, buf, (size_t)got);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	if (os.piece.len)
+		out_piece(&os, 0);
+	clear_bar(&os);
+	errlog_finish(&io->err);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	io_child = 0;
+	*interrupted = io_signal != 0;
+	io->seconds = now_seconds() - os.start;
+	sb_release(&os.piece);
+}
+
 int run_rsync(const struct repo *r, char *const args[], size_t n)
+{
+	return run_rsync_io(r, args, n, NULL);
+}
+
+int run_rsync_io(const struct repo *r, char *const args[], size_t n, struct rsync_io *io)
 {
 	char status_file[] = "/tmp/hindsight-status.XXXXXX";
 	struct argv cmd = ARGV_INIT;
@@ -101,12 +256,40 @@ int run_rsync(const struct repo *r, char *const args[], size_t n)
 	for (size_t i = 0; i < n; i++)
 		argv_push(&cmd, args[i]);
 
-	pid_t pid = spawn(RSYNC_PATH, cmd.v, env, -1);
+	int pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	struct spawn_opts so = SPAWN_OPTS_INIT;
+	if (io) {
+		if (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
+			fprintf(stderr, "hindsight: cannot make a pipe: %s\n", strerror(errno));
+			for (int i = 0; i < 2; i++) {
+				if (pout[i] >= 0)
+					close(pout[i]);
+				if (perr[i] >= 0)
+					close(perr[i]);
+			}
+			goto out;
+		}
+		so.out_fd = pout[1];
+		so.err_fd = perr[1];
+	}
+	pid_t pid = spawn_with(RSYNC_PATH, cmd.v, env, &so);
+	if (io) {
+		close(pout[1]);
+		close(perr[1]);
+	}
 	if (pid < 0) {
 		fprintf(stderr, "hindsight: cannot run %s: %s\n", RSYNC_PATH, strerror(-pid));
+		if (io) {
+			close(pout[0]);
+			close(perr[0]);
+		}
 		goto out;
 	}
+	int pumped_signal = 0;
+	if (io)
+		pump(pid, pout[0], perr[0], io, &pumped_signal);
 	int rsync_st = wait_child(pid, &interrupted);
+	interrupted |= pumped_signal;
 	int remote_st = read_status(status_file);
 
 	if (interrupted)

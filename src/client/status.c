@@ -1,9 +1,12 @@
 /*
- * `hindsight status`: the state of a repo at a glance: its newest snapshot
- * and how old it is, how many there are, whether a backup is running and
- * since when, and the free space where the backups live.
+ * `hindsight status`: the state of a repo at a glance. This machine's view
+ * first, from the state file (state.h): the last successful backup and its
+ * age, when the next is due, the last error; then the server's: how many
+ * snapshots, the newest and its age, whether a backup is running and since
+ * when, and the free space where the backups live.
  */
 #include "client.h"
+#include "state.h"
 #include "../lib/exitcodes.h"
 #include "../lib/snapname.h"
 #include "../lib/strbuf.h"
@@ -15,9 +18,58 @@
 #include <time.h>
 
 static const char status_usage[] =
-	"usage: hindsight status [--repo REPO] [--ssh CMD] [--json]\n";
+	"usage: hindsight status [--repo REPO] [--ssh CMD] [--config FILE] [--json]\n";
 
-static int render(json_t *top, const char *spec)
+void render_local(const struct backup_state *st, const struct config *cfg,
+		  const char *name, time_t now)
+{
+	char when[40], age[32];
+	time_t next;
+	int due = backup_due(st, cfg->interval, now, &next);
+
+	printf("%-12s %s\n", "repository", name);
+	if (st->success_start > 0) {
+		format_local(st->success_start, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+		format_age((long long)(now - st->success_start), age, sizeof(age));
+		printf("%-12s %s (%s ago)%s\n", "last backup", when, age,
+		       st->success_exit == 3 ? ", with warnings" : "");
+	} else {
+		printf("%-12s never, from this machine\n", "last backup");
+	}
+	if (due) {
+		printf("%-12s now\n", "next due");
+	} else {
+		format_local(next, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+		format_age((long long)(next - now), age, sizeof(age));
+		printf("%-12s %s (in %s)\n", "next due", when, age);
+	}
+	if (st->attempt_start > 0 && st->attempt_exit != 0 && st->attempt_exit != 3) {
+		format_local(st->attempt_start, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
+		printf("%-12s %s, exit %d: %s\n", "last error", when, st->attempt_exit,
+		       st->attempt_message[0] ? st->attempt_message : explain_exit(st->attempt_exit));
+	}
+}
+
+/* The same as JSON, added to the server's answer under "client". */
+static json_t *local_json(const struct backup_state *st, const struct config *cfg, time_t now)
+{
+	time_t next;
+	int due = backup_due(st, cfg->interval, now, &next);
+	json_t *o = json_pack("{s:I, s:I, s:b}", "interval", (json_int_t)cfg->interval,
+			      "next_due", (json_int_t)next, "due", due);
+
+	json_object_set_new(o, "last_success", st->success_start <= 0 ? json_null() :
+			    json_pack("{s:I, s:I, s:i}", "start", (json_int_t)st->success_start,
+				      "end", (json_int_t)st->success_end, "exit", st->success_exit));
+	json_object_set_new(o, "last_attempt", st->attempt_start <= 0 ? json_null() :
+			    json_pack("{s:I, s:I, s:i, s:s}", "start", (json_int_t)st->attempt_start,
+				      "end", (json_int_t)st->attempt_end, "exit", st->attempt_exit,
+				      "message", st->attempt_message));
+	return o;
+}
+
+/* The server's side. */
+static int render(json_t *top)
 {
 	const char *newest = json_string_value(json_object_get(top, "newest"));
 	const char *current = json_string_value(json_object_get(top, "current"));
@@ -27,7 +79,6 @@ static int render(json_t *top, const char *spec)
 	char a[32], b[32], when[40], age[32];
 	time_t t;
 
-	printf("%-12s %s\n", "repository", spec);
 	printf("%-12s %lld\n", "snapshots",
 	       json_integer_value(json_object_get(top, "snapshots")));
 	if (newest && snapname_parse(newest, &t) == 0) {
@@ -58,37 +109,61 @@ static int render(json_t *top, const char *spec)
 int cmd_status(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL;
+	struct common co;
 	int json = 0, c, code;
 	struct repo repo;
 	json_t *answer = NULL;
 	char *words[] = { "status" };
+	char *name, *file;
+	struct backup_state st;
+	time_t now = time(NULL);
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(status_usage, stdout); return HS_EXIT_OK;
-		default: fputs(status_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(status_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fputs(status_usage, stderr);
 		return HS_EXIT_USAGE;
 	}
-	if ((code = open_repo(spec, ssh, &repo)) != 0)
+	if ((code = common_repo(&co, &repo, 1)) != 0)
 		return code;
-	code = ask(&repo, words, 1, json, &answer);
-	if (code == HS_EXIT_OK && answer)
-		code = render(answer, spec);
+	name = repo_name(&repo);
+	file = state_file(name);
+	if (state_read(file, &st) < 0) {
+		fprintf(stderr, "hindsight: cannot read %s; ignoring it\n", file);
+		memset(&st, 0, sizeof(st));
+	}
+	if (!json) {
+		render_local(&st, &co.cfg, name, now);
+		fflush(stdout);
+	}
+	code = ask(&repo, words, 1, 0, &answer);
+	if (code == HS_EXIT_OK && json) {
+		json_object_set_new(answer, "client", local_json(&st, &co.cfg, now));
+		char *text = json_dumps(answer, JSON_INDENT(1));
+		code = text && puts(text) != EOF ? HS_EXIT_OK : HS_EXIT_ERROR;
+		free(text);
+	} else if (code == HS_EXIT_OK) {
+		code = render(answer);
+	}
 	json_decref(answer);
+	free(file);
+	free(name);
 	repo_free(&repo);
+	common_free(&co);
 	return code;
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char versions_usage[] =
-	"usage: hindsight versions [--repo REPO] [--ssh CMD] [--json] PATH\n";
+	"usage: hindsight versions [--repo REPO] [--ssh CMD] [--config FILE] [--json] PATH\n";
 
 static int render(json_t *top)
 {
@@ -53,25 +53,27 @@ static int render(json_t *top)
 int cmd_versions(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "repo", required_argument, NULL, 'r' },
-		{ "ssh", required_argument, NULL, 's' },
+		COMMON_LONGOPTS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = default_repo(), *ssh = NULL;
+	struct common co;
 	int json = 0, c, code;
 	struct repo repo;
 	struct strbuf path = STRBUF_INIT;
 	json_t *answer = NULL;
 
+	common_init(&co);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r': spec = optarg; break;
-		case 's': ssh = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': fputs(versions_usage, stdout); return HS_EXIT_OK;
-		default: fputs(versions_usage, stderr); return HS_EXIT_USAGE;
+		default:
+			if (common_option(&co, c, optarg))
+				break;
+			fputs(versions_usage, stderr);
+			return HS_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -86,7 +88,7 @@ int cmd_versions(int argc, char **argv)
 	/* "/" + rel: an empty word would vanish on its way through ssh */
 	sb_addf(&path, "/%s", rel);
 	free(rel);
-	if ((code = open_repo(spec, ssh, &repo)) != 0) {
+	if ((code = common_repo(&co, &repo, 1)) != 0) {
 		sb_release(&path);
 		return code;
 	}
@@ -97,5 +99,6 @@ int cmd_versions(int argc, char **argv)
 	json_decref(answer);
 	sb_release(&path);
 	repo_free(&repo);
+	common_free(&co);
 	return code;
 }

@@ -21,18 +21,22 @@ int fsync_dir(int dirfd)
 	return fsync(dirfd) < 0 ? -errno : 0;
 }
 
-int write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
+/* mode < 0: the umask decides; else the file gets exactly mode. */
+static int atomic_write(int dirfd, const char *name, const char *tmp, int excl,
+			const void *data, size_t len, int mode)
 {
-	char tmp[NAME_MAX + 1];
 	int fd, rc = 0;
 	const char *p = data;
 
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (excl)
+		unlinkat(dirfd, tmp, 0);   /* named for our pid: a dead namesake's */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | (excl ? O_EXCL : O_TRUNC) | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	while (len) {
+	if (mode >= 0 && fchmod(fd, (mode_t)mode) < 0)
+		rc = -errno;
+	while (!rc && len) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -54,6 +58,25 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
 		return rc;
 	}
 	return fsync_dir(dirfd);
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return atomic_write(dirfd, name, tmp, 0, data, len, -1);
+}
+
+int write_file_atomic_mode(int dirfd, const char *name, const void *data, size_t len,
+			   unsigned mode)
+{
+	char tmp[NAME_MAX + 1];
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	return atomic_write(dirfd, name, tmp, 1, data, len, (int)(mode & 07777));
 }
 
 int read_fd(int fd, size_t max, char **out)

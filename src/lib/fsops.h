@@ -16,6 +16,14 @@ int fsync_dir(int dirfd);
  */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len);
 
+/*
+ * The same for a file other programs read (a metrics file, a report): it
+ * gets exactly mode, whatever the umask, and the temporary ".NAME.PID.tmp"
+ * is this process's own, so two writers never share one.
+ */
+int write_file_atomic_mode(int dirfd, const char *name, const void *data, size_t len,
+			   unsigned mode);
+
 /* Read all of fd (at most max bytes, else -EFBIG) into a new NUL-terminated buffer. */
 int read_fd(int fd, size_t max, char **out);
 

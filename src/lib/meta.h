@@ -17,6 +17,8 @@ struct snapmeta {
 	long long files;       /* files transferred (not linked) */
 	long long bytes;       /* bytes rsync moved for them (its %b: wire bytes) */
 	int resumed;           /* interrupted attempts it was built on */
+	int reconstructed;     /* rebuilt by `check --repair` after it was lost:
+				  end, exit and counts from the log, or unknown */
 };
 
 /* "with errors" for rsync exit 23, else "complete". */
@@ -27,5 +29,13 @@ char *meta_to_json(const struct snapmeta *m);
 
 /* Returns 0, or -EINVAL if text is not valid metadata. */
 int meta_from_json(const char *text, struct snapmeta *m);
+
+/*
+ * What a line of ROOT/.hindsight/log says about the publish of snapshot
+ * name ("TIME published NAME status=\"...\" rsync_exit=N files=N bytes=N
+ * resumed=N"): 0 with m filled (start from the name, end the line's
+ * time), or -ENOENT if the line is not that. For rebuilding lost metadata.
+ */
+int meta_from_log_line(const char *line, const char *name, struct snapmeta *m);
 
 #endif

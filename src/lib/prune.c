@@ -112,6 +112,8 @@ int prune_lock(const struct root *r, int wait)
 	int fd = openat(r->metafd, "prune.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	/* an admin's prune before the first push must not lock the account out */
+	root_give_at(r, fd, "");
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
 		if (errno == EINTR)
 			continue;
@@ -227,12 +229,14 @@ int pin_set(const struct root *r, const char *name, int pinned)
 	int rc = ensure_dir_at(r->metafd, "pins", 0755);
 	if (rc < 0)
 		return rc;
+	root_give_at(r, r->metafd, "pins");
 	snprintf(path, sizeof(path), "pins/%s", name);
 	if (!pinned)
 		return unlinkat(r->metafd, path, 0) < 0 ? (errno == ENOENT ? -EALREADY : -errno) : 0;
 	int fd = openat(r->metafd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno == EEXIST ? -EALREADY : -errno;
+	root_give_at(r, fd, "");
 	close(fd);
 	return 0;
 }

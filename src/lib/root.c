@@ -124,6 +124,49 @@ void root_close(struct root *r)
 	root_init(r);
 }
 
+void root_give_at(const struct root *r, int dirfd, const char *name)
+{
+	struct stat root_st, st;
+	int flags = AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH);
+
+	if (geteuid() != 0 || r->fd < 0 || fstat(r->fd, &root_st) < 0 || root_st.st_uid == 0)
+		return;
+	if (fstatat(dirfd, name, &st, flags) < 0 ||
+	    (st.st_uid == root_st.st_uid && st.st_gid == root_st.st_gid))
+		return;
+	/* only what lives here alone: the account could have hard-linked a
+	 * file of someone else's in (where fs.protected_hardlinks is 0) */
+	if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && st.st_nlink == 1))
+		return;
+	if (fchownat(dirfd, name, root_st.st_uid, root_st.st_gid, flags) < 0) {
+		/* check reports what is left owned by another */
+	}
+}
+
+int root_left_inprogress(const struct root *r)
+{
+	struct stat st;
+
+	if (fstatat(r->fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (!r->sealed)
+		return 1;
+	int fd = openat(r->fd, HS_INPROGRESS, DIR_FLAGS);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int left = 0;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 1;   /* not a directory of ours: not a clean state either */
+	}
+	while (!left && (de = readdir(d)) != NULL)
+		left = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return left;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(a, b);
@@ -324,6 +367,7 @@ void root_log(const struct root *r, const char *line)
 	int fd = openat(r->metafd, "log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
+	root_give_at(r, fd, "");
 	if (write(fd, buf, (size_t)n) < 0) {
 		/* the log is advisory; the snapshot metadata is the record */
 	}

@@ -11,6 +11,7 @@
  *   ROOT/.hindsight/resume/N/   trees of interrupted pushes, link bases
  *   ROOT/.hindsight/trash/      what is being deleted
  *   ROOT/.hindsight/log         one line per push
+ *   ROOT/.hindsight/last_push.json  how the last push attempt ended (lastpush.h)
  *
  * A sealed root (sealed.h) keeps this layout, but belongs to root: the
  * account writes only inprogress/ and .hindsight/work/, where its resume
@@ -77,6 +78,13 @@ int root_lock(struct root *r, time_t now, time_t *since);
 /* The holder's "PID START" text (at most size-1 bytes); its length or -errno. */
 int root_lock_text(const struct root *r, char *buf, size_t size);
 
+/*
+ * Did a push that was cut short leave ROOT/inprogress behind? A sealed
+ * root always has one (the sealer makes it afresh): there, only one that
+ * is not empty counts.
+ */
+int root_left_inprogress(const struct root *r);
+
 /* Completed snapshots, oldest first. Caller frees with snaplist_free(). */
 int root_snapshots(int rootfd, struct snaplist *out);
 void snaplist_free(struct snaplist *l);
@@ -133,6 +141,14 @@ int root_publish_finish(struct root *r);
 
 /* Read the metadata of snapshot name; -ENOENT if there is none. */
 int root_read_meta(const struct root *r, const char *name, struct snapmeta *m);
+
+/*
+ * Hand dirfd/name (name "": dirfd itself) to the root's owner when we run
+ * as root and the root belongs to an account: a lock, log or pin an admin
+ * verb creates must stay usable by the account's pushes. Only a directory
+ * or a regular file with one link is given. Best effort.
+ */
+void root_give_at(const struct root *r, int dirfd, const char *name);
 
 /* Append one line to ROOT/.hindsight/log (best effort). */
 void root_log(const struct root *r, const char *line);

@@ -49,6 +49,8 @@ int root_lock(struct root *r, time_t now, time_t *since)
 		fd = openat(r->metafd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
+	if (!r->sealed)
+		root_give_at(r, fd, "");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		if (root_lock_text(r, buf, sizeof(buf)) > 0) {

@@ -2,10 +2,11 @@
  * What `hindsight-server check` says about sealed mode: the two kernel
  * settings it needs (an error where a sealed root exists, a note
  * elsewhere), each sealed root's layout and whether its newest snapshot
- * is sealed; and `check --repair`, which finishes a seal or a publish that
- * was cut short, as the next push would. One line per finding, as check.c.
+ * is sealed; and, for check_root.c's --repair of a sealed root, the
+ * sealer's repair: a seal cut short finished or discarded, as the next
+ * push would. One line per finding, as check.c.
  */
-#include "server.h"
+#include "check.h"
 #include "../lib/exitcodes.h"
 #include "../lib/sealed.h"
 #include "../lib/srvconf.h"
@@ -21,20 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4)))
-static void say(struct check_count *n, const char *level, const char *fmt, ...)
-{
-	va_list ap;
-
-	n->warnings += !strcmp(level, "warning");
-	n->errors += !strcmp(level, "error");
-	printf("%s: ", level);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* The ids of a sealed root: its account (work/'s owner), group, vault. */
 static int sealed_ids(const struct root *r, const char *config, struct seal_ids *ids,
@@ -116,7 +103,7 @@ static int count_sealed(const char *config, const struct argv *roots)
 	return n;
 }
 
-void check_sealed_kernel(const char *config, const struct argv *roots, struct check_count *n)
+void check_sealed_kernel(const char *config, const struct argv *roots, struct tally *n)
 {
 	int sealed = count_sealed(config, roots);
 	int ph = sealed_hardlinks_protected(), le = sealed_leases_enabled();
@@ -137,7 +124,7 @@ void check_sealed_kernel(const char *config, const struct argv *roots, struct ch
 		    "needs 1)");
 }
 
-static void sealed_root(const struct root *r, const char *config, struct check_count *n)
+static void sealed_root(const struct root *r, const char *config, struct tally *n)
 {
 	struct seal_ids ids;
 	struct snaplist l;
@@ -156,9 +143,7 @@ static void sealed_root(const struct root *r, const char *config, struct check_c
 		    (unsigned)(st.st_mode & 07777));
 	if (fstat(r->metafd, &st) == 0 && (st.st_uid != 0 || (st.st_mode & 022)))
 		say(n, "error", "%s/.hindsight is not root's, or is writable by others", r->path);
-	if (fstatat(r->metafd, "pending.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		say(n, "warning", "%s: a seal was cut short (the next push, or check --repair, "
-		    "finishes it)", r->path);
+	/* a seal cut short (pending.json): check_root.c says so */
 	if (root_snapshots(r->fd, &l) == 0 && l.n) {
 		if (seal_verify(r->fd, l.names[l.n - 1], &ids, why, sizeof(why)) == 0)
 			say(n, "ok", "%s: the newest snapshot %s is sealed", r->path, l.names[l.n - 1]);
@@ -169,7 +154,7 @@ static void sealed_root(const struct root *r, const char *config, struct check_c
 	snaplist_free(&l);
 }
 
-void check_sealed_root(const char *path, const char *config, struct check_count *n)
+void check_sealed_root(const char *path, const char *config, struct tally *n)
 {
 	struct root r;
 
@@ -180,54 +165,31 @@ void check_sealed_root(const char *path, const char *config, struct check_count 
 	root_close(&r);
 }
 
-int check_repair(const char *path, const char *config, struct check_count *n)
+int check_sealed_repair(struct root *r, const char *config, struct tally *n)
 {
-	struct root r;
 	struct seal_result res;
-	time_t since;
+	struct seal_opts so;
 	char why[300] = "";
-	int rc = root_open(path, 0, &r);
+	int rc;
 
-	if (rc < 0 || r.metafd < 0) {
-		say(n, "error", "%s: no backup root to repair", path);
-		if (rc == 0)
-			root_close(&r);
-		return HS_EXIT_NOTFOUND;
-	}
-	rc = root_lock(&r, time(NULL), &since);
-	if (rc < 0) {
-		say(n, "error", "%s: %s", path, rc == -EWOULDBLOCK ? "a push holds the lock: "
-		    "repair when it ends" : strerror(-rc));
-		root_close(&r);
-		return rc == -EWOULDBLOCK ? HS_EXIT_LOCKED : HS_EXIT_ERROR;
-	}
-	int pending = fstatat(r.metafd, "pending.json", &(struct stat){ 0 }, AT_SYMLINK_NOFOLLOW) == 0;
-	if (!r.sealed) {
-		rc = root_repair(&r);
-	} else {
-		struct seal_opts so;
-		memset(&so, 0, sizeof(so));
-		int sl = openat(r.metafd, HS_SEAL_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-		if (sealed_ids(&r, config, &so.ids, why, sizeof(why)) < 0)
-			rc = -ENOENT;
-		else if (sl < 0 || flock(sl, LOCK_EX) < 0)
-			rc = -errno;
-		else
-			rc = sealed_repair(&r, &so, NULL, &res);
-		if (rc == -EPERM && res.refused)
-			snprintf(why, sizeof(why), "%s", res.why);
-		if (sl >= 0)
-			close(sl);
-	}
+	memset(&so, 0, sizeof(so));
+	memset(&res, 0, sizeof(res));
+	int sl = openat(r->metafd, HS_SEAL_LOCK, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (sealed_ids(r, config, &so.ids, why, sizeof(why)) < 0)
+		rc = -ENOENT;
+	else if (sl < 0 || flock(sl, LOCK_EX) < 0)
+		rc = -errno;
+	else
+		rc = sealed_repair(r, &so, NULL, &res);
+	if (rc == -EPERM && res.refused)
+		snprintf(why, sizeof(why), "%s", res.why);
+	if (sl >= 0)
+		close(sl);
 	if (rc == -EPERM && why[0])
 		say(n, "warning", "%s: the tree of the seal cut short could not be sealed and was "
-		    "discarded: %s", path, why);
+		    "discarded: %s", r->path, why);
 	else if (rc < 0)
-		say(n, "error", "%s: cannot repair: %s%s%s", path, strerror(-rc), why[0] ? ": " : "",
-		    why);
-	else
-		say(n, "ok", "%s: repaired%s", path, pending ? " (finished what a push or seal left "
-		    "half done)" : "");
-	root_close(&r);
+		say(n, "error", "%s: cannot repair: %s%s%s", r->path, strerror(-rc),
+		    why[0] ? ": " : "", why);
 	return rc < 0 && rc != -EPERM ? HS_EXIT_ERROR : HS_EXIT_OK;
 }

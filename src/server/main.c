@@ -24,6 +24,8 @@ static const struct verb verbs[] = {
 	{ "deluser", cmd_deluser, "take a client's account and key away (--purge: its backups too)" },
 	{ "du", cmd_du, "each snapshot's size, and the bytes only it holds" },
 	{ "sealer", cmd_sealer, "the root service that seals pushes to sealed roots" },
+	{ "status", cmd_status, "every account at a glance: ok, stale, failing (--prometheus)" },
+	{ "report", cmd_report, "the status and a timeline per account as one HTML page" },
 };
 
 /*

@@ -11,16 +11,12 @@
 #include "../lib/prune.h"
 #include "../lib/timespec.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 struct prune_opts {
@@ -33,54 +29,6 @@ struct prune_opts {
 static const char prune_usage[] =
 	"usage: hindsight-server prune [--root DIR | --all] [--dry-run] [--now TIME] [--json]\n"
 	"                              [--config FILE]\n";
-
-static int home_root(struct argv *roots)
-{
-	struct passwd *pw = getpwuid(getuid());
-
-	if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/') {
-		fprintf(stderr, "hindsight-server: no home directory for uid %u; give --root\n",
-			(unsigned)getuid());
-		return HS_EXIT_USAGE;
-	}
-	argv_push(roots, pw->pw_dir);
-	return HS_EXIT_OK;
-}
-
-static int cmp_paths(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every backup root directly under base: a directory holding .hindsight/. */
-static int roots_under(const char *base, struct argv *roots)
-{
-	DIR *d = opendir(base);
-	struct dirent *de;
-	struct argv found = ARGV_INIT;
-
-	if (!d) {
-		fprintf(stderr, "hindsight-server: cannot read the base %s: %s\n", base,
-			strerror(errno));
-		return errno == ENOENT ? HS_EXIT_NOTFOUND : HS_EXIT_ERROR;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-		char meta[512];
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(meta, sizeof(meta), "%s/" HS_META_DIR, de->d_name);
-		if (fstatat(dirfd(d), meta, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-			argv_pushf(&found, "%s/%s", base, de->d_name);
-	}
-	closedir(d);
-	/* a stable order for people and scripts */
-	qsort(found.v, found.n, sizeof(char *), cmp_paths);
-	for (size_t i = 0; i < found.n; i++)
-		argv_push(roots, found.v[i]);
-	argv_clear(&found);
-	return HS_EXIT_OK;
-}
 
 static json_t *item_json(const struct prune_item *it)
 {
@@ -205,18 +153,6 @@ out:
 	return code;
 }
 
-static int load_conf(const char *path, struct srvconf *c)
-{
-	struct strbuf err = STRBUF_INIT;
-
-	if (srvconf_load(path, c, &err) == 0)
-		return HS_EXIT_OK;
-	fprintf(stderr, "hindsight-server: %s\n", err.buf);
-	sb_release(&err);
-	srvconf_free(c);
-	return HS_EXIT_USAGE;
-}
-
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -272,7 +208,7 @@ int cmd_prune(int argc, char **argv)
 		return code;
 	}
 	if (po.all)
-		code = roots_under(c.base, &po.roots);
+		code = roots_under(c.base, 0, &po.roots);
 	else if (!po.roots.n)
 		code = home_root(&po.roots);
 	json_t *arr = po.json ? json_array() : NULL;

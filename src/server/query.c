@@ -11,13 +11,12 @@
 #include "query.h"
 #include "server.h"
 #include "../lib/exitcodes.h"
+#include "../lib/lastpush.h"
 #include "../lib/prune.h"
 #include "../lib/root.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,23 +117,13 @@ static int query_list(const struct root *r, const struct serve_opts *o)
 	return emit_json(top);
 }
 
-/*
- * The push holding the lock, if any, read from the lock file's text
- * ("PID START_EPOCH", emptied when the push ends) without taking the lock:
- * a query must never wait for a push nor make one fail. A PID that no
- * longer exists is a push that died (the next one repairs the root).
- */
+/* The push holding the lock, if any (lastpush.h): a query never waits for one. */
 static json_t *push_in_progress(const struct root *r)
 {
-	char buf[64];
-	long long pid, since;
+	long long pid;
+	time_t since;
 
-	/* the lock file, or a sealed root's work/lock.info */
-	if (root_lock_text(r, buf, sizeof(buf)) <= 0)
-		return json_null();
-	if (sscanf(buf, "%lld %lld", &pid, &since) != 2 || pid <= 1 || pid > 0x7fffffff)
-		return json_null();
-	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+	if (!push_holder(r, &pid, &since))
 		return json_null();
 	return json_pack("{s:I, s:I}", "since", (json_int_t)since, "pid", (json_int_t)pid);
 }

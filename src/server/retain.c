@@ -33,7 +33,8 @@ int account_conf(const struct serve_opts *o, const struct root *r, struct acct_c
 	return HS_EXIT_OK;
 }
 
-int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a)
+int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a,
+	       struct strbuf *why)
 {
 	struct space_report rep;
 	int code = HS_EXIT_OK;
@@ -56,20 +57,21 @@ int push_space(const struct root *r, const struct serve_opts *o, const struct ac
 	/* waits for an admin's prune: it is freeing space too */
 	int plfd = prune_lock(r, 1);
 	if (plfd < 0) {
-		fprintf(stderr, "hindsight-server: cannot lock %s for pruning: %s\n", r->path,
-			strerror(-plfd));
+		sb_addf(why, "cannot lock %s for pruning: %s", r->path, strerror(-plfd));
+		fprintf(stderr, "hindsight-server: %s\n", why->buf);
 		return HS_EXIT_ERROR;
 	}
 	/* a deletion that was interrupted finishes first */
 	trash_empty(r, 0, NULL);
 	int rc = space_ensure(r, a, &rep);
 	if (rc < 0) {
-		fprintf(stderr, "hindsight-server: cannot free space in %s: %s\n", r->path,
-			strerror(-rc));
+		sb_addf(why, "cannot free space in %s: %s", r->path, strerror(-rc));
+		fprintf(stderr, "hindsight-server: %s\n", why->buf);
 		code = rc == -ENOSPC ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
 	} else if (rep.short_of) {
 		struct strbuf msg = STRBUF_INIT;
 		space_explain(r, a, &rep, &msg);
+		sb_addstr(why, msg.buf);
 		fprintf(stderr, "hindsight-server: %s\n", msg.buf);
 		root_log(r, msg.buf);
 		audit("result=no_space freed=%d", rep.freed.snapshots);

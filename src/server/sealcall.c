@@ -11,6 +11,7 @@
 #include "../lib/srvconf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +114,26 @@ static void seal_gate(void)
 }
 #endif
 
-int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m)
+/* A failure of the seal: on stderr, and kept in why (may be NULL) for last_push.json. */
+__attribute__((format(printf, 2, 3)))
+static void seal_says(struct strbuf *why, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sb_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hindsight-server: %s\n", sb.buf);
+	if (why) {
+		sb_reset(why);
+		sb_addf(why, "%s", sb.buf);
+	}
+	sb_release(&sb);
+}
+
+int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m,
+		struct strbuf *why)
 {
 #ifdef HS_TEST_HOOKS
 	if (m)
@@ -132,9 +152,9 @@ int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmet
 	len = sealreq_format(&q, line, sizeof(line));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || len < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "hindsight-server: %s is a sealed root, and the sealer at %s cannot "
-			"be reached: %s (ask the server's admin: systemctl status "
-			"hindsight-sealer.socket)\n", r->path, sa.sun_path, strerror(errno));
+		seal_says(why, "%s is a sealed root, and the sealer at %s cannot be reached: %s "
+			  "(ask the server's admin: systemctl status hindsight-sealer.socket)",
+			  r->path, sa.sun_path, strerror(errno));
 		audit("result=no_sealer");
 		if (fd >= 0)
 			close(fd);
@@ -143,20 +163,20 @@ int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmet
 	ssize_t got = send_request(fd, line, (size_t)len, r->lockfd) < 0 ? -1 : read_reply(fd, reply);
 	close(fd);
 	if (got < 0 || sealreply_parse(reply, (size_t)got, &rep) < 0) {
-		fprintf(stderr, "hindsight-server: the sealer gave no answer (it died?): %s\n",
-			m ? "nothing was published; the next push finishes or discards the seal"
-			  : "nothing was pushed");
+		seal_says(why, "the sealer gave no answer (it died?): %s",
+			  m ? "nothing was published; the next push finishes or discards the seal"
+			    : "nothing was pushed");
 		audit("result=sealer_failed");
 		return HS_EXIT_ERROR;
 	}
 	if (rep.code) {
-		fprintf(stderr, "hindsight-server: the sealer refused: %s\n", rep.msg);
+		seal_says(why, "the sealer refused: %s", rep.msg);
 		audit("result=seal_refused code=%d", rep.code);
 		return rep.code;
 	}
 	if (m) {
 		if (!rep.name[0]) {
-			fprintf(stderr, "hindsight-server: the sealer published nothing\n");
+			seal_says(why, "the sealer published nothing");
 			return HS_EXIT_ERROR;
 		}
 		memcpy(m->name, rep.name, SNAPNAME_SIZE);

@@ -8,6 +8,7 @@
 #include "../lib/exitcodes.h"
 #include "../lib/fsops.h"
 #include "../lib/landlock.h"
+#include "../lib/lastpush.h"
 #include "../lib/policy.h"
 #include "../lib/prune.h"
 #include "../lib/root.h"
@@ -374,19 +375,63 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 	return st == 0 || st == 24 ? HS_EXIT_OK : st == 23 ? HS_EXIT_WARNINGS : HS_EXIT_ERROR;
 }
 
+/* What became of a push that holds the lock: on stderr, and kept in why. */
+__attribute__((format(printf, 2, 3)))
+static void push_says(struct strbuf *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	sb_reset(why);
+	va_start(ap, fmt);
+	sb_vaddf(why, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hindsight-server: %s\n", why->buf);
+}
+
+/*
+ * The end of every attempt that took the lock, whatever its outcome, for
+ * `hindsight-server status` (lastpush.h). Best effort: the snapshot and its
+ * metadata are the record of a push; this only says how the last one went.
+ */
+static void record_attempt(const struct root *r, const struct snapmeta *m, int code,
+			   int ran, int published, const char *why)
+{
+	struct last_push p;
+
+	memset(&p, 0, sizeof(p));
+	p.start = m->start;
+	p.end = m->end ? m->end : time(NULL);
+	p.exit = code;
+	p.rsync_exit = ran ? m->rsync_exit : -1;
+	p.result = !published ? PUSH_FAILED : m->rsync_exit == 23 ? PUSH_WITH_ERRORS
+								  : PUSH_COMPLETE;
+	if (published)
+		memcpy(p.snapshot, m->name, SNAPNAME_SIZE);
+	snprintf(p.message, sizeof(p.message), "%s",
+		 why[0] ? why : published ? "published" : "failed");
+	/* every push that took the lock says how it ended in its syslog line */
+	if (!strstr(audit_buf.buf, " result="))
+		audit("result=%s", published ? "published" : "failed");
+	if (lastpush_write(r, &p) < 0)
+		audit("last_push=unwritten");
+}
+
 static int run_push(const struct request *req, const struct serve_opts *o)
 {
 	struct root r;
 	struct argv bases = ARGV_INIT, argv = ARGV_INIT;
 	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT;
 	struct push_plan plan;
 	struct snapmeta m;
 	struct acct_conf acct;
 	time_t since;
-	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0;
+	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0, ran = 0, published = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.start = time(NULL);
+	/* first, so that a push refused on the way (locked, no space) still says what it was */
+	audit("verdict=allow role=push root=%s dest=%s", o->root, req->dest[0] ? req->dest : ".");
 	rc = root_open(o->root, 1, &r);
 	if (rc < 0) {
 		fprintf(stderr, "hindsight-server: cannot open backup root %s: %s\n",
@@ -406,7 +451,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			format_iso_utc(since, when);
 		fprintf(stderr, "hindsight-server: backup already in progress since %s; "
 			"retry later\n", when);
-		audit("verdict=allow role=push result=locked");
+		audit("result=locked");
 		code = HS_EXIT_LOCKED;
 		goto out;
 	}
@@ -418,20 +463,19 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	/* a sealed root is repaired by the sealer, which only root can be */
 	rc = r.sealed ? 0 : root_repair(&r);
 	if (rc < 0) {
-		fprintf(stderr, "hindsight-server: cannot repair %s: %s\n", r.path, strerror(-rc));
+		push_says(&why, "cannot repair %s: %s", r.path, strerror(-rc));
 		code = errno_exit(rc);
 		goto out;
 	}
-	if (r.sealed && (code = sealer_call(o, &r, NULL)) != HS_EXIT_OK)
+	if (r.sealed && (code = sealer_call(o, &r, NULL, &why)) != HS_EXIT_OK)
 		goto out;
-	code = push_space(&r, o, &acct);
+	code = push_space(&r, o, &acct, &why);
 	if (code != HS_EXIT_OK)
 		goto out;
 	code = HS_EXIT_ERROR;
 	rc = root_prepare_push(&r, req->dest, &m.resumed);
 	if (rc < 0) {
-		fprintf(stderr, "hindsight-server: cannot prepare %s/" HS_INPROGRESS ": %s\n",
-			r.path, strerror(-rc));
+		push_says(&why, "cannot prepare %s/" HS_INPROGRESS ": %s", r.path, strerror(-rc));
 		code = errno_exit(rc);
 		goto out;
 	}
@@ -446,8 +490,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
 	TEST_HOOK_ARGV(&argv);
-	audit("verdict=allow role=push root=%s dest=%s resumed=%d",
-	      r.path, req->dest[0] ? req->dest : ".", m.resumed);
+	audit("resumed=%d", m.resumed);
 
 	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf,
 			      .exec = o->rsync };
@@ -458,9 +501,10 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	warn_if_no_landlock();
 	pid_t pid = spawn_with(o->rsync, argv.v, rsync_envp, &so);
 	if (pid < 0) {
-		fprintf(stderr, "hindsight-server: cannot start %s: %s\n", o->rsync, strerror(-pid));
+		push_says(&why, "cannot start %s: %s", o->rsync, strerror(-pid));
 		goto out;
 	}
+	ran = 1;
 	m.rsync_exit = wait_child(pid, &interrupted);
 	m.end = time(NULL);
 	read_transfer_log(&r, &m, &enospc);
@@ -471,21 +515,20 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		sb_addf(&msg, "push not completed (rsync exit %d%s); what arrived is kept "
 			"and the next push resumes from it", m.rsync_exit,
 			enospc ? ", out of space" : interrupted ? ", interrupted" : "");
-		fprintf(stderr, "hindsight-server: %s\n", msg.buf);
+		push_says(&why, "%s", msg.buf);
 		root_log(&r, msg.buf);
 		audit("result=incomplete rsync_exit=%d", m.rsync_exit);
 		goto out;
 	}
 	if (r.sealed) {
 		/* the sealer publishes, logs and thins: it alone can */
-		if ((code = sealer_call(o, &r, &m)) != HS_EXIT_OK)
+		if ((code = sealer_call(o, &r, &m, &why)) != HS_EXIT_OK)
 			goto out;
 		audit("result=published name=%s rsync_exit=%d sealed=1", m.name, m.rsync_exit);
 	} else {
 		rc = root_publish(&r, &m);
 		if (rc < 0) {
-			fprintf(stderr, "hindsight-server: cannot publish snapshot in %s: %s\n",
-				r.path, strerror(-rc));
+			push_says(&why, "cannot publish snapshot in %s: %s", r.path, strerror(-rc));
 			code = errno_exit(rc);
 			goto out;
 		}
@@ -498,16 +541,21 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		basis_clear(&r);
 		push_retention(&r, &acct);
 	}
+	published = 1;
 	if (m.rsync_exit == 23) {
-		fprintf(stderr, "hindsight-server: snapshot %s published with errors "
-			"(some files could not be transferred)\n", m.name);
+		push_says(&why, "snapshot %s published with errors (some files could not "
+			    "be transferred)", m.name);
 		code = HS_EXIT_WARNINGS;
 	} else {
+		sb_addf(&why, "published %s", m.name);
 		code = HS_EXIT_OK;
 	}
 out:
-	if (r.lockfd >= 0)
+	if (r.lockfd >= 0) {
 		basis_clear(&r);
+		record_attempt(&r, &m, code, ran, published, why.buf);
+	}
+	sb_release(&why);
 	sb_release(&msg);
 	sb_release(&recv);
 	sb_release(&log);

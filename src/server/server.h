@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "../lib/strbuf.h"
 #include "../lib/util.h"
 
 struct root;
@@ -62,26 +63,34 @@ int run_pull(const struct request *req, const struct serve_opts *o);
 /* retain.c: the account's settings, room before a push, thinning after. */
 struct acct_conf;
 int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
-int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a);
+/* why: the reason a push cannot go on (also printed). */
+int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a,
+	       struct strbuf *why);
 void push_retention(const struct root *r, const struct acct_conf *a);
 
 /*
  * sealcall.c: serve's side of a sealed root. Ask the sealer to seal (m
  * NULL: only to finish and tidy, before a push), passing it the lock we
  * hold; prints the sealer's refusal. With m, m->name is what it published.
- * Returns an exit code.
+ * Returns an exit code; what went wrong is also kept in why (may be NULL).
  */
-int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m);
+int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m,
+		struct strbuf *why);
 /* Root pushing to a sealed root: refused, with a message. Exit 12. */
 int sealed_root_refused(const struct root *r);
 
-/* check_sealed.c: check's findings about sealed mode, and --repair. */
-struct check_count {
-	int warnings, errors;
-};
-void check_sealed_kernel(const char *config, const struct argv *roots, struct check_count *n);
-void check_sealed_root(const char *path, const char *config, struct check_count *n);
-int check_repair(const char *path, const char *config, struct check_count *n);
+/* roots.c: the roots an admin verb works on. Each returns an exit code
+ * after printing why it failed. */
+struct srvconf;
+/* The caller's home (the root of the account running the verb). */
+int home_root(struct argv *roots);
+/* Every backup root directly under base (a directory holding .hindsight/),
+ * in name order; 10 if base does not exist. With homes, also the roots
+ * adduser made that no push has used yet: a directory that is its owner's
+ * home (status reports them as never). */
+int roots_under(const char *base, int homes, struct argv *roots);
+/* srvconf_load(), its error printed; 2 for a bad file (c is then freed). */
+int load_conf(const char *path, struct srvconf *c);
 
 int cmd_serve(int argc, char **argv);
 int cmd_sealer(int argc, char **argv);
@@ -95,5 +104,7 @@ int cmd_check(int argc, char **argv);
 int cmd_adduser(int argc, char **argv);
 int cmd_deluser(int argc, char **argv);
 int cmd_du(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

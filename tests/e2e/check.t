@@ -42,7 +42,7 @@ assert "... with a message naming it" last_err_has 'rsync 3\.2\.7 .* is too old:
 ln -sfn 2000_01_01_00_00_00 "$repo/current"
 touch "$repo/stray"
 assert "a dangling current and a stray file are warnings (exit 3)" must_fail 3 check --root "$repo"
-assert "... current named" last_out_has 'current does not name the newest snapshot'
+assert "... current named" last_out_has 'current names 2000_01_01_00_00_00, not the newest snapshot'
 assert "... the stray file named" last_out_has 'stray is not part of the layout'
 assert "the next push repairs current" \
 	succeeds "$HS_CLIENT" backup --repo "$repo" "$SCRATCH/src"

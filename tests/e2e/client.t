@@ -70,7 +70,7 @@ as_user() {
 	local u=$1 h
 	shift
 	h=$(home_of "$u")
-	runuser -u "$u" -- env -C "$h" HOME="$h" "$@"
+	runuser -u "$u" -- env -u XDG_CONFIG_HOME -u XDG_STATE_HOME -C "$h" HOME="$h" "$@"
 }
 
 hs() { "$HS_CLIENT" "$@"; }

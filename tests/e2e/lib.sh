@@ -17,7 +17,7 @@
 set -u
 export LC_ALL=C TZ=UTC
 umask 022
-unset HINDSIGHT_REPO HINDSIGHT_SSH HINDSIGHT_ROOT HINDSIGHT_TRANSPORT \
+unset HINDSIGHT_REPO HINDSIGHT_SSH HINDSIGHT_ROOT HINDSIGHT_TRANSPORT XDG_RUNTIME_DIR \
       HINDSIGHT_STATUS_FILE RSYNC_PROTECT_ARGS RSYNC_RSH SSH_AUTH_SOCK \
       SSH_ORIGINAL_COMMAND
 
@@ -347,6 +347,9 @@ SCRATCH=$(mktemp -d "$HS_TEST_BASE/$HS_TEST.XXXXXX") || exit 1
 chmod 755 "$SCRATCH"
 mkdir -p "$SCRATCH/home" "$SCRATCH/skel" "$SCRATCH/bin" "$SCRATCH/root-home"
 export HOME="$SCRATCH/root-home"
+# the client's config and state (last backup, for --if-due) stay in scratch
+# too, not in /etc/hindsight and /var/lib/hindsight
+export XDG_CONFIG_HOME="$HOME/.config" XDG_STATE_HOME="$HOME/.local/state"
 LAST_OUT="$SCRATCH/.last.out"
 LAST_ERR="$SCRATCH/.last.err"
 : >"$LAST_OUT"

@@ -61,6 +61,47 @@ assert "... and logs exactly one line for the push" is_eq "$(( $(lines) - n0 ))"
 assert "... with role, result, rsync's exit code and the duration" \
 	has 'verdict=allow role=push .*result=published name=[0-9_]{19} rsync_exit=0 exit=0 duration_ms=[0-9]+' "$(last)"
 
+assert "... naming the snapshot it published" \
+	has "result=published name=$(snapshots "$repo" | tail -n 1) " "$(last)"
+
+# The lines of pushes to this test's root: another test run on the same
+# machine may log too.
+ours() { grep -c "hindsight-server.* root=$repo " "$logfile"; }
+our_last() { grep "hindsight-server.* root=$repo " "$logfile" | tail -1; }
+# settle N0: wait (up to 5 s) for a line past N0 to arrive, then a moment for any more
+settle() {
+	for _ in $(seq 50); do [ "$(ours)" -gt "$1" ] && break; sleep 0.1; done
+	sleep 0.3
+}
+
+n0=$(ours)
+run serve 'rsync --server -logDtpre.iLsfxCIvu . .'
+settle "$n0"
+assert "a push whose rsync fails (the client went away) logs one line" is_eq "$(( $(ours) - n0 ))" 1
+assert "... with result=incomplete, rsync's exit code and serve's" \
+	has 'role=push .*result=incomplete rsync_exit=[1-9][0-9]* exit=1 ' "$(our_last)"
+
+# -w: rsync's own child, which inherits the lock, may outlive serve by a moment
+bash -c "exec 9>>'$repo/.hindsight/lock' && flock -w 5 9 && exec sleep 10" &
+holder=$!
+wait_until 5 bash -c "! flock -n '$repo/.hindsight/lock' true" || fatal "could not hold the lock"
+n0=$(ours)
+run serve 'rsync --server -logDtpre.iLsfxCIvu . .'
+settle "$n0"
+kill "$holder"
+wait "$holder" 2>/dev/null
+assert "a push that finds the lock taken logs one line" is_eq "$(( $(ours) - n0 ))" 1
+assert "... naming role and root, result=locked and exit 11" \
+	has 'user=root verdict=allow role=push root=.* result=locked exit=11 ' "$(our_last)"
+
+printf '[server]\nquota = 1K\n' >"$SCRATCH/tiny.conf"
+n0=$(ours)
+run env HINDSIGHT_SERVER_CONF="$SCRATCH/tiny.conf" "$HS_CLIENT" backup --repo "$repo" "$SCRATCH/src"
+settle "$n0"
+assert "a push refused for space logs one line" is_eq "$(( $(ours) - n0 ))" 1
+assert "... naming role and root, result=no_space and exit 14" \
+	has 'verdict=allow role=push root=.* result=no_space .*exit=14 ' "$(our_last)"
+
 n0=$(lines)
 assert "a list query succeeds" succeeds "$HS_CLIENT" list --repo "$repo"
 sleep 0.3
