@@ -98,8 +98,20 @@ assert "a base root does not own: refused and logged" refused_push "srv is not o
 chown 0:0 "$SEAL_BASE"
 sed -i "s/^vault_user = .*/vault_user = nosuchuser$$/" "$SEAL_CONF"
 assert "a vault owner that does not exist: refused and logged" refused_push "the vault owner nosuchuser$$ does not exist"
+assert "status says the account is failing (exit 1)" \
+	must_fail 1 "$HS_SERVER" status --root "$ROOT" --json --no-usage --config "$SEAL_CONF"
+assert "... with the sealer's refusal as the last push's message" \
+	last_out_has '"message": "the sealer refused: refused: .*the vault owner nosuchuser'
+assert "... read from .hindsight/work/last_push.json, which the account wrote" \
+	is_eq "$(stat -c %U "$ROOT/.hindsight/work/last_push.json")" "$acct"
 sed -i "s/^vault_user = .*/vault_user = $VAULT/" "$SEAL_CONF"
 assert "set right again, pushes are sealed again" succeeds push_as "$acct" "$src"
+assert "status of the sealed root is ok again (its empty inprogress/ is no failed push)" \
+	succeeds "$HS_SERVER" status --root "$ROOT" --json --no-usage --config "$SEAL_CONF"
+assert "... the last push complete" last_out_has '"result": "complete"'
+assert "check --repair of a healthy sealed root exits 0" \
+	succeeds "$HS_SERVER" check --repair --root "$ROOT" --config "$SEAL_CONF"
+assert "... repairing nothing" bash -c "! grep -q '^repaired:' '$LAST_OUT'"
 
 # ---------------------------------------------------------------- kill -9
 
