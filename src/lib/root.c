@@ -157,9 +157,12 @@ int root_left_inprogress(const struct root *r)
 	int left = 0;
 
 	if (!d) {
+		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		return 1;   /* not a directory of ours: not a clean state either */
+		/* not a directory: not a clean state either; unreadable to
+		 * us (not root, not the account): unknown, so not counted */
+		return e != EACCES;
 	}
 	while (!left && (de = readdir(d)) != NULL)
 		left = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");

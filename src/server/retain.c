@@ -48,8 +48,9 @@ int push_space(const struct root *r, const struct serve_opts *o, const struct ac
 			return HS_EXIT_OK;
 		struct strbuf msg = STRBUF_INIT;
 		space_explain(r, a, &rep, &msg);
-		fprintf(stderr, "hindsight-server: %s (a sealed root: history is never deleted "
-			"to make room for a push)\n", msg.buf);
+		sb_addf(why, "%s (a sealed root: history is never deleted to make room for a "
+			"push)", msg.buf);
+		fprintf(stderr, "hindsight-server: %s\n", why->buf);
 		audit("result=no_space sealed=1");
 		sb_release(&msg);
 		return HS_EXIT_NOSPACE;
