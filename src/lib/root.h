@@ -15,7 +15,8 @@
  *
  * A sealed root (sealed.h) keeps this layout, but belongs to root: the
  * account writes only inprogress/ and .hindsight/work/, where its resume
- * trees and its rsync's transfer log go, and the sealer publishes.
+ * trees, its rsync's transfer log and last_push.json go, and the sealer
+ * publishes.
  *
  * Library convention: functions return 0 or a negative errno value.
  */
