@@ -129,17 +129,24 @@ install: all install-contrib
 # contrib/ names /usr/local/bin/hindsight-server; installed, it names BINDIR's.
 # The systemd units and snippets go where systemd looks for them under
 # PREFIX (it reads /usr/local/lib/... too); the sshd drop-in changes how sshd
-# treats a group, so it is only copied to the docs, for the admin to enable.
+# treats a group, and the sysctl drop-in (sealed mode's fs.protected_hardlinks=0)
+# weakens a protection for every user, so both are only copied to the docs,
+# for the admin to enable.
 # Needs no build: tests/e2e/contrib.t runs it.
 CONTRIB_BIN = sed 's|/usr/local/bin/hindsight-server|$(BINDIR)/hindsight-server|g'
 install-contrib:
-	install -d $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d $(DESTDIR)$(UNITDIR) \
+	install -d $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d $(DESTDIR)$(DOCDIR)/contrib/sysctl.d \
+	  $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	$(CONTRIB_BIN) contrib/sshd_config.d/hindsight.conf >$(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/hindsight.conf
 	$(CONTRIB_BIN) contrib/systemd/hindsight-prune.service >$(DESTDIR)$(UNITDIR)/hindsight-prune.service
 	$(CONTRIB_BIN) contrib/systemd/hindsight-prune.timer >$(DESTDIR)$(UNITDIR)/hindsight-prune.timer
+	$(CONTRIB_BIN) contrib/systemd/hindsight-sealer.socket >$(DESTDIR)$(UNITDIR)/hindsight-sealer.socket
+	$(CONTRIB_BIN) contrib/systemd/hindsight-sealer.service >$(DESTDIR)$(UNITDIR)/hindsight-sealer.service
 	chmod 644 $(DESTDIR)$(DOCDIR)/contrib/sshd_config.d/hindsight.conf \
-	  $(DESTDIR)$(UNITDIR)/hindsight-prune.service $(DESTDIR)$(UNITDIR)/hindsight-prune.timer
+	  $(DESTDIR)$(UNITDIR)/hindsight-prune.service $(DESTDIR)$(UNITDIR)/hindsight-prune.timer \
+	  $(DESTDIR)$(UNITDIR)/hindsight-sealer.socket $(DESTDIR)$(UNITDIR)/hindsight-sealer.service
+	install -m 644 contrib/sysctl.d/hindsight.conf $(DESTDIR)$(DOCDIR)/contrib/sysctl.d/hindsight.conf
 	install -m 644 contrib/sysusers.d/hindsight.conf $(DESTDIR)$(SYSUSERSDIR)/hindsight.conf
 	install -m 644 contrib/tmpfiles.d/hindsight.conf $(DESTDIR)$(TMPFILESDIR)/hindsight.conf
 

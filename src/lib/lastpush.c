@@ -96,10 +96,11 @@ int lastpush_write(const struct root *r, const struct last_push *p)
 	char *json;
 	int rc;
 
-	if (r->metafd < 0)
+	/* a sealed root's account writes only .hindsight/work */
+	if (r->metafd < 0 || root_state_fd(r) < 0)
 		return -ENOENT;
 	json = lastpush_to_json(p);
-	rc = write_file_atomic(r->metafd, LASTPUSH_FILE, json, strlen(json));
+	rc = write_file_atomic(root_state_fd(r), LASTPUSH_FILE, json, strlen(json));
 	free(json);
 	return rc;
 }
@@ -109,9 +110,26 @@ int lastpush_read(const struct root *r, struct last_push *p)
 	char *text;
 	int rc;
 
-	if (r->metafd < 0)
+	if (r->metafd < 0 || root_state_fd(r) < 0)
 		return -ENOENT;
-	rc = read_file_at(r->metafd, LASTPUSH_FILE, 1 << 16, &text);
+	if (r->sealed) {
+		/* the account's directory: root reads only a plain file of the
+		 * account's, never a FIFO or a link to a file of someone else's */
+		struct stat wst, st;
+		int fd = openat(r->workfd, LASTPUSH_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+				O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (fstat(r->workfd, &wst) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != wst.st_uid || st.st_nlink != 1) {
+			close(fd);
+			return -EINVAL;
+		}
+		rc = read_fd(fd, 1 << 16, &text);
+		close(fd);
+	} else {
+		rc = read_file_at(r->metafd, LASTPUSH_FILE, 1 << 16, &text);
+	}
 	if (rc < 0)
 		return rc;
 	rc = lastpush_from_json(text, p);
@@ -164,7 +182,6 @@ int push_holder(const struct root *r, long long *pid, time_t *since)
 	char buf[64];
 	long long p = 0, t = 0;
 	struct stat st;
-	ssize_t got;
 	int fd, live = 0;
 
 	*pid = 0;
@@ -174,12 +191,10 @@ int push_holder(const struct root *r, long long *pid, time_t *since)
 	fd = openat(r->metafd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	got = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (got > 0) {
-		buf[got] = '\0';
-		if (sscanf(buf, "%lld %lld", &p, &t) != 2 || p <= 1 || p > 0x7fffffff)
-			p = t = 0;
-	}
+	/* the lock file's text, or a sealed root's work/lock.info */
+	if (root_lock_text(r, buf, sizeof(buf)) > 0 &&
+	    (sscanf(buf, "%lld %lld", &p, &t) != 2 || p <= 1 || p > 0x7fffffff))
+		p = t = 0;
 	/* the text is emptied when a push ends; a dead pid may have left an rsync */
 	if (p && (kill((pid_t)p, 0) == 0 || errno == EPERM))
 		live = 1;

@@ -7,6 +7,9 @@
  *                                    its end, whatever the outcome
  *   ROOT/.hindsight/lock             "PID START" of the push holding it
  *
+ * In a sealed root both are in .hindsight/work (root_state_fd(), and
+ * work/lock.info: root_lock_text()), the only place its account writes.
+ *
  * A push that was refused before it took the lock (another one was
  * running, bad configuration) or that was killed with SIGKILL leaves no
  * record: the first changes nothing, the second leaves inprogress/.

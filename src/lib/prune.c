@@ -245,6 +245,8 @@ int basis_write(const struct root *r, char *const *bases, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
 
+	if (r->sealed)
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *slash = strrchr(bases[i], '/');
 		if (slash && snapname_parse(slash + 1, NULL) == 0)
@@ -257,7 +259,7 @@ int basis_write(const struct root *r, char *const *bases, size_t n)
 
 void basis_clear(const struct root *r)
 {
-	if (r->metafd >= 0)
+	if (r->metafd >= 0 && !r->sealed)
 		unlinkat(r->metafd, BASIS, 0);
 }
 
@@ -372,6 +374,12 @@ static void measure(const struct root *r, const struct acct_conf *a, struct spac
 		if (rep->used >= a->quota)
 			rep->short_of |= 4;
 	}
+}
+
+void space_measure(const struct root *r, const struct acct_conf *a, struct space_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	measure(r, a, rep, 1);
 }
 
 int space_ensure(const struct root *r, const struct acct_conf *a, struct space_report *rep)

@@ -72,7 +72,9 @@ int prune_apply(const struct root *r, const struct prune_plan *plan, struct free
 int pin_set(const struct root *r, const char *name, int pinned);
 int is_pinned(const struct root *r, const char *name);
 
-/* The link bases of a push (absolute paths; snapshot ones are recorded). */
+/* The link bases of a push (absolute paths; snapshot ones are recorded).
+ * Not in a sealed root, where the account cannot write .hindsight/ (and
+ * needs no record: the newest snapshot, its basis, is never pruned). */
 int basis_write(const struct root *r, char *const *bases, size_t n);
 void basis_clear(const struct root *r);
 
@@ -98,6 +100,13 @@ struct space_report {
  * says whether that was enough) or a negative errno. Needs the prune lock.
  */
 int space_ensure(const struct root *r, const struct acct_conf *a, struct space_report *rep);
+
+/*
+ * Where the root stands against the limits, deleting nothing: a sealed
+ * root's push, which must not make the sealer delete history (code
+ * running as the account could fill the disk on purpose).
+ */
+void space_measure(const struct root *r, const struct acct_conf *a, struct space_report *rep);
 
 /* One line for a push refused for space (no trailing newline). */
 void space_explain(const struct root *r, const struct acct_conf *a,

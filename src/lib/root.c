@@ -1,6 +1,7 @@
 #include "root.h"
 #include "deltree.h"
 #include "fsops.h"
+#include "sealed.h"
 #include "strbuf.h"
 
 #include <dirent.h>
@@ -17,12 +18,50 @@
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define PENDING "pending.json"
 
+void root_init(struct root *r)
+{
+	r->path = NULL;
+	r->fd = r->metafd = r->lockfd = r->workfd = -1;
+	r->sealed = r->lock_info = 0;
+}
+
+/*
+ * Sealed: the root belongs to root and .hindsight/work to somebody else
+ * (the account). A layout fact, so that root and the account reach the
+ * same verdict about one root.
+ */
+static void detect_sealed(struct root *r)
+{
+	struct stat st;
+
+	if (r->metafd < 0 || fstat(r->fd, &st) < 0 || st.st_uid != 0)
+		return;
+	int wfd = openat(r->metafd, HS_WORK, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (wfd < 0)
+		return;
+	if (fstat(wfd, &st) < 0 || st.st_uid == 0) {
+		close(wfd);
+		return;
+	}
+	r->workfd = wfd;
+	r->sealed = 1;
+}
+
+int root_state_fd(const struct root *r)
+{
+	return r->sealed ? r->workfd : r->metafd;
+}
+
+const char *root_state_dir(const struct root *r)
+{
+	return r->sealed ? HS_META_DIR "/" HS_WORK : HS_META_DIR;
+}
+
 int root_open(const char *path, int create, struct root *r)
 {
 	int rc;
 
-	r->path = NULL;
-	r->fd = r->metafd = r->lockfd = -1;
+	root_init(r);
 	if (path[0] != '/')
 		return -EINVAL;
 	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
@@ -45,7 +84,9 @@ int root_open(const char *path, int create, struct root *r)
 		rc = -errno;
 		goto fail;
 	}
-	if (create && r->metafd >= 0) {
+	detect_sealed(r);
+	/* a sealed root is made and kept by root: nothing to create here */
+	if (create && r->metafd >= 0 && !r->sealed) {
 		static const char *const subdirs[] = { "snapshots", "resume", "trash" };
 		for (size_t i = 0; i < 3; i++) {
 			rc = ensure_dir_at(r->metafd, subdirs[i], 0700);
@@ -63,18 +104,24 @@ void root_close(struct root *r)
 {
 	if (r->lockfd >= 0) {
 		/* so nobody reports our start time once we are gone */
-		if (ftruncate(r->lockfd, 0) < 0) {
+		if (r->lock_info) {
+			int fd = openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_TRUNC | O_NOFOLLOW |
+					O_NONBLOCK | O_CLOEXEC);
+			if (fd >= 0)
+				close(fd);
+		} else if (!r->sealed && ftruncate(r->lockfd, 0) < 0) {
 			/* advisory text only */
 		}
 		close(r->lockfd);
 	}
+	if (r->workfd >= 0)
+		close(r->workfd);
 	if (r->metafd >= 0)
 		close(r->metafd);
 	if (r->fd >= 0)
 		close(r->fd);
 	free(r->path);
-	r->path = NULL;
-	r->fd = r->metafd = r->lockfd = -1;
+	root_init(r);
 }
 
 void root_give_at(const struct root *r, int dirfd, const char *name)
@@ -96,39 +143,31 @@ void root_give_at(const struct root *r, int dirfd, const char *name)
 	}
 }
 
-int root_lock(struct root *r, time_t now, time_t *since)
+int root_left_inprogress(const struct root *r)
 {
-	char buf[64];
-	int fd, n;
+	struct stat st;
 
-	*since = 0;
-	if (r->metafd < 0)
-		return -ENOENT;
-	/* not O_CLOEXEC: rsync inherits it, so the lock outlives a killed serve */
-	fd = openat(r->metafd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	root_give_at(r, fd, "");
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (fstatat(r->fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (!r->sealed)
+		return 1;
+	int fd = openat(r->fd, HS_INPROGRESS, DIR_FLAGS);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int left = 0;
+
+	if (!d) {
 		int e = errno;
-		ssize_t got = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (got > 0) {
-			long long pid, t;
-			buf[got] = '\0';
-			if (sscanf(buf, "%lld %lld", &pid, &t) == 2)
-				*since = (time_t)t;
-		}
-		close(fd);
-		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+		if (fd >= 0)
+			close(fd);
+		/* not a directory: not a clean state either; unreadable to
+		 * us (not root, not the account): unknown, so not counted */
+		return e != EACCES;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(), (long long)now);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	r->lockfd = fd;
-	return 0;
+	while (!left && (de = readdir(d)) != NULL)
+		left = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return left;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -179,8 +218,7 @@ void snaplist_free(struct snaplist *l)
 	l->n = 0;
 }
 
-/* Numbered entries of .hindsight/resume, ascending. */
-static int resume_numbers(int metafd, long **nums, size_t *n)
+int root_resume_numbers(int metafd, long **nums, size_t *n)
 {
 	int fd = openat(metafd, "resume", DIR_FLAGS);
 	DIR *d;
@@ -226,17 +264,17 @@ int root_resume_bases(const struct root *r, struct argv *out)
 
 	if (r->metafd < 0)
 		return 0;
-	rc = resume_numbers(r->metafd, &nums, &n);
+	rc = root_resume_numbers(r->sealed ? r->workfd : r->metafd, &nums, &n);
 	if (rc < 0)
 		return rc;
 	for (size_t i = n; i-- > 0;)
-		argv_pushf(out, "%s/" HS_META_DIR "/resume/%ld", r->path, nums[i]);
+		argv_pushf(out, "%s/" HS_META_DIR "%s/resume/%ld", r->path,
+			   r->sealed ? "/" HS_WORK : "", nums[i]);
 	free(nums);
 	return 0;
 }
 
-/* Move metafd-relative `from` into the trash, then delete it. */
-static int trash_at(int fromfd, const char *from, int metafd)
+int root_trash_at(int fromfd, const char *from, int metafd)
 {
 	char name[64];
 	static unsigned seq;
@@ -252,7 +290,7 @@ static int trash_at(int fromfd, const char *from, int metafd)
 	return rc;
 }
 
-static int point_current(struct root *r, const char *name)
+int root_point_current(struct root *r, const char *name)
 {
 	char target[PATH_MAX];
 	ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
@@ -346,6 +384,8 @@ int root_publish_finish(struct root *r)
 	struct stat st;
 	int rc;
 
+	if (r->sealed)
+		return -EPERM;   /* only the sealer publishes there */
 	rc = read_file_at(r->metafd, PENDING, 1 << 16, &text);
 	if (rc == -ENOENT)
 		return 0;
@@ -374,7 +414,7 @@ int root_publish_finish(struct root *r)
 		if (rc < 0)
 			goto out;
 	}
-	rc = point_current(r, m.name);
+	rc = root_point_current(r, m.name);
 	if (rc < 0)
 		goto out;
 	char path[64];
@@ -393,11 +433,11 @@ int root_publish_finish(struct root *r)
 	if (rfd >= 0) {
 		long *nums;
 		size_t n;
-		if (resume_numbers(r->metafd, &nums, &n) == 0) {
+		if (root_resume_numbers(r->metafd, &nums, &n) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				char num[32];
 				snprintf(num, sizeof(num), "%ld", nums[i]);
-				trash_at(rfd, num, r->metafd);
+				root_trash_at(rfd, num, r->metafd);
 			}
 			free(nums);
 		}
@@ -413,16 +453,12 @@ out:
 	return rc;
 }
 
-int root_publish_begin(struct root *r, struct snapmeta *m)
+int root_choose_name(const struct root *r, struct snapmeta *m)
 {
 	struct snaplist l;
 	time_t t = m->start;
-	char *json;
-	int rc;
+	int rc = root_snapshots(r->fd, &l);
 
-	if (syncfs(r->fd) < 0)
-		return -errno;
-	rc = root_snapshots(r->fd, &l);
 	if (rc < 0)
 		return rc;
 	if (l.n) {
@@ -432,11 +468,23 @@ int root_publish_begin(struct root *r, struct snapmeta *m)
 		if (snapname_parse(l.names[l.n - 1], &newest) == 0 && newest >= t)
 			t = newest + 1;
 	}
-	if (snapname_format(t, m->name) < 0) {
-		snaplist_free(&l);
-		return -ERANGE;
-	}
+	rc = snapname_format(t, m->name) < 0 ? -ERANGE : 0;
 	snaplist_free(&l);
+	return rc;
+}
+
+int root_publish_begin(struct root *r, struct snapmeta *m)
+{
+	char *json;
+	int rc;
+
+	if (r->sealed)
+		return -EPERM;
+	if (syncfs(r->fd) < 0)
+		return -errno;
+	rc = root_choose_name(r, m);
+	if (rc < 0)
+		return rc;
 	json = meta_to_json(m);
 	rc = write_file_atomic(r->metafd, PENDING, json, strlen(json));
 	free(json);
@@ -456,13 +504,17 @@ int root_publish(struct root *r, struct snapmeta *m)
 
 int root_repair(struct root *r)
 {
+	int rc = root_publish_finish(r);
+
+	return rc < 0 ? rc : root_tidy(r);
+}
+
+int root_tidy(struct root *r)
+{
 	struct snaplist l;
 	char target[PATH_MAX];
 	int rc;
 
-	rc = root_publish_finish(r);
-	if (rc < 0)
-		return rc;
 	unlinkat(r->fd, HS_CURRENT ".tmp", 0);
 	drop_temporaries(r->metafd);
 	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
@@ -474,7 +526,7 @@ int root_repair(struct root *r)
 	if (rc < 0)
 		return rc;
 	if (l.n) {
-		rc = point_current(r, l.names[l.n - 1]);
+		rc = root_point_current(r, l.names[l.n - 1]);
 	} else {
 		ssize_t n = readlinkat(r->fd, HS_CURRENT, target, sizeof(target) - 1);
 		if (n >= 0 && unlinkat(r->fd, HS_CURRENT, 0) < 0)
@@ -507,8 +559,10 @@ int root_prepare_push(struct root *r, const char *dest, int *resumed)
 	size_t n;
 	int rc;
 
+	if (r->sealed)
+		return sealed_prepare_push(r, dest, resumed);
 	*resumed = 0;
-	rc = resume_numbers(r->metafd, &nums, &n);
+	rc = root_resume_numbers(r->metafd, &nums, &n);
 	if (rc < 0)
 		return rc;
 	if (fstatat(r->fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -532,7 +586,7 @@ int root_prepare_push(struct root *r, const char *dest, int *resumed)
 		/* bound the bases: drop the oldest */
 		for (size_t i = 0; !rc && n > HS_MAX_RESUME && i < n - HS_MAX_RESUME; i++) {
 			snprintf(num, sizeof(num), "%ld", nums[i]);
-			trash_at(rfd, num, r->metafd);
+			root_trash_at(rfd, num, r->metafd);
 		}
 		if (n > HS_MAX_RESUME)
 			n = HS_MAX_RESUME;

@@ -13,6 +13,11 @@
  *   ROOT/.hindsight/log         one line per push
  *   ROOT/.hindsight/last_push.json  how the last push attempt ended (lastpush.h)
  *
+ * A sealed root (sealed.h) keeps this layout, but belongs to root: the
+ * account writes only inprogress/ and .hindsight/work/, where its resume
+ * trees, its rsync's transfer log and last_push.json go, and the sealer
+ * publishes.
+ *
  * Library convention: functions return 0 or a negative errno value.
  */
 #ifndef HS_ROOT_H
@@ -28,13 +33,28 @@
 #define HS_INPROGRESS "inprogress"
 #define HS_CURRENT "current"
 #define HS_MAX_RESUME 8   /* resume bases kept; rsync takes at most 20 bases */
+#define HS_WORK "work"    /* .hindsight/work: the account's own, in a sealed root */
+#define HS_LOCK_INFO "lock.info"  /* work/lock.info: the holder's text, sealed */
 
 struct root {
 	char *path;    /* absolute, no trailing slash */
 	int fd;        /* ROOT */
 	int metafd;    /* ROOT/.hindsight, or -1 if it does not exist */
 	int lockfd;    /* ROOT/.hindsight/lock while we hold it, else -1 */
+	int workfd;    /* ROOT/.hindsight/work of a sealed root, else -1 */
+	int sealed;    /* root's, with a .hindsight/work that is not (sealed.h) */
+	int lock_info; /* we wrote "pid start" into work/lock.info */
 };
+
+/* What root_open() leaves for a root that could not be opened. */
+void root_init(struct root *r);
+
+/*
+ * Where a push keeps its own state (transfer log, resume trees): the fd
+ * and the path below ROOT. .hindsight, or in a sealed root .hindsight/work.
+ */
+int root_state_fd(const struct root *r);
+const char *root_state_dir(const struct root *r);
 
 struct snaplist {
 	char (*names)[SNAPNAME_SIZE];
@@ -49,17 +69,44 @@ int root_open(const char *path, int create, struct root *r);
 void root_close(struct root *r);
 
 /*
- * Take the push lock without waiting. On -EWOULDBLOCK, *since is the start
- * time recorded by the holder (0 if unknown).
+ * rootlock.c: take the push lock without waiting. On -EWOULDBLOCK, *since is the start
+ * time recorded by the holder (0 if unknown). The holder's "PID START" goes
+ * into the lock file, or in a sealed root (whose lock file is root's, and
+ * which the account opens read-only to flock) into .hindsight/work/lock.info.
  */
 int root_lock(struct root *r, time_t now, time_t *since);
+
+/* The holder's "PID START" text (at most size-1 bytes); its length or -errno. */
+int root_lock_text(const struct root *r, char *buf, size_t size);
+
+/*
+ * Did a push that was cut short leave ROOT/inprogress behind? A sealed
+ * root always has one (the sealer makes it afresh): there, only one that
+ * is not empty counts.
+ */
+int root_left_inprogress(const struct root *r);
 
 /* Completed snapshots, oldest first. Caller frees with snaplist_free(). */
 int root_snapshots(int rootfd, struct snaplist *out);
 void snaplist_free(struct snaplist *l);
 
-/* Names under .hindsight/resume, newest first (as absolute paths). */
+/* Names under .hindsight/resume (work/resume if sealed), newest first (as absolute paths). */
 int root_resume_bases(const struct root *r, struct argv *out);
+
+/* The numbered entries of parentfd/resume, ascending. Caller frees *nums. */
+int root_resume_numbers(int parentfd, long **nums, size_t *n);
+
+/* Move fromfd/from into .hindsight/trash, then delete it. */
+int root_trash_at(int fromfd, const char *from, int metafd);
+
+/* Point current at name (symlink current.tmp, renamed over current). */
+int root_point_current(struct root *r, const char *name);
+
+/*
+ * Choose m->name: its UTC start time, moved forward a second at a time
+ * until it is newer than every snapshot.
+ */
+int root_choose_name(const struct root *r, struct snapmeta *m);
 
 /*
  * Bring the root back to a consistent state after a crash: finish a publish
@@ -68,11 +115,14 @@ int root_resume_bases(const struct root *r, struct argv *out);
  */
 int root_repair(struct root *r);
 
+/* The part of root_repair after the journal: current, temporaries, trash. */
+int root_tidy(struct root *r);
+
 /*
  * Make a fresh ROOT/inprogress (with dest inside it) to receive into. A tree
  * left there by an interrupted push becomes a resume base first, so nothing
  * is ever received on top of it. Needs the lock. *resumed is set to the
- * number of resume bases now kept.
+ * number of resume bases now kept. A sealed root: sealed_prepare_push().
  */
 int root_prepare_push(struct root *r, const char *dest, int *resumed);
 
@@ -85,7 +135,8 @@ int root_prepare_push(struct root *r, const char *dest, int *resumed);
  */
 int root_publish(struct root *r, struct snapmeta *m);
 
-/* The two halves of root_publish, separate so tests can crash in between. */
+/* The two halves of root_publish, separate so tests can crash in between.
+ * A sealed root refuses all three (-EPERM): only the sealer publishes. */
 int root_publish_begin(struct root *r, struct snapmeta *m);
 int root_publish_finish(struct root *r);
 

@@ -196,10 +196,30 @@ static int on_entry(void *user, const char *section, const char *key, const char
 			c->base = xstrdup(val);
 			return 1;
 		}
+		if (!strcmp(key, "vault_user")) {
+			if (!valid_account_name(val) || val[0] == '.') {
+				sb_addf(ps->why, "vault_user: \"%s\" is not a user name", val);
+				return 0;
+			}
+			free(c->vault_user);
+			c->vault_user = xstrdup(val);
+			return 1;
+		}
+		if (!strcmp(key, "sealer_socket")) {
+			if (val[0] != '/' || strstr(val, "/../") || strlen(val) >= 108) {
+				sb_addf(ps->why, "sealer_socket: \"%s\" must be an absolute path "
+					"(shorter than 108 bytes)", val);
+				return 0;
+			}
+			free(c->sealer_socket);
+			c->sealer_socket = xstrdup(val);
+			return 1;
+		}
 		if (set_key(&c->defaults, &bit, key, val, ps->why) < 0) {
 			if (!strncmp(ps->why->buf, "unknown key", 11))
 				sb_addstr(ps->why, " in [server] (known: base, keep, min_free, "
-					  "min_free_inodes, quota, max_age)");
+					  "min_free_inodes, quota, max_age, vault_user, "
+					  "sealer_socket)");
 			return 0;
 		}
 		return 1;
@@ -240,6 +260,8 @@ static void set_defaults(struct srvconf *c)
 
 	memset(c, 0, sizeof(*c));
 	c->base = xstrdup(SRVCONF_BASE);
+	c->vault_user = xstrdup(SRVCONF_VAULT);
+	c->sealer_socket = xstrdup(SRVCONF_SEALER);
 	ret_parse(RET_DEFAULT, &c->defaults.keep, why, sizeof(why));
 	c->defaults.min_free.is_percent = 1;
 	c->defaults.min_free.percent = 1;
@@ -298,6 +320,8 @@ void srvconf_free(struct srvconf *c)
 		free(c->accounts[i].name);
 	free(c->accounts);
 	free(c->base);
+	free(c->vault_user);
+	free(c->sealer_socket);
 	free(c->path);
 	memset(c, 0, sizeof(*c));
 }

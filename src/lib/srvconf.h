@@ -10,6 +10,8 @@
  *   min_free_inodes = 1%
  *   quota = none             ; bytes one account's root may hold
  *   max_age = 26h            ; older newest snapshot: the account is stale
+ *   vault_user = hindsight-vault              ; sealed mode: owner of history
+ *   sealer_socket = /run/hindsight/sealer.sock ; where serve asks the sealer
  *
  *   [account laptop]         ; overrides for one account (all keys but base)
  *   keep = 7d:all forever:monthly
@@ -25,6 +27,8 @@
 
 #define SRVCONF_PATH "/etc/hindsight/server.conf"
 #define SRVCONF_BASE "/srv/hindsight"
+#define SRVCONF_VAULT "hindsight-vault"
+#define SRVCONF_SEALER "/run/hindsight/sealer.sock"
 
 struct space_limit {
 	unsigned long long bytes;  /* when !percent */
@@ -46,6 +50,8 @@ struct srvconf_section;
 struct srvconf {
 	char *path;
 	char *base;
+	char *vault_user;        /* sealed mode: the owner of sealed history */
+	char *sealer_socket;     /* absolute path of the sealer's socket */
 	struct acct_conf defaults;
 	struct srvconf_section *accounts;
 	size_t n_accounts;

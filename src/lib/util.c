@@ -131,6 +131,11 @@ void close_from(int lowfd)
 
 int sanitise_process(void)
 {
+	return sanitise_process_keep(-1);
+}
+
+int sanitise_process_keep(int keep_fd)
+{
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
 			int nfd = open("/dev/null", O_RDWR);
@@ -143,7 +148,13 @@ int sanitise_process(void)
 			}
 		}
 	}
-	close_from(3);
+	if (keep_fd >= 3) {
+		for (int fd = 3; fd < keep_fd; fd++)
+			close(fd);
+		close_from(keep_fd + 1);
+	} else {
+		close_from(3);
+	}
 	umask(077);
 	setlocale(LC_ALL, "C");
 	return 0;

@@ -33,6 +33,8 @@ void argv_clear(struct argv *a);
  * Returns 0, or -1 if /dev/null could not be opened.
  */
 int sanitise_process(void);
+/* The same, keeping keep_fd (>= 3) open too; -1: keep nothing. */
+int sanitise_process_keep(int keep_fd);
 
 /* Close every fd >= lowfd. */
 void close_from(int lowfd);

@@ -1,6 +1,15 @@
 /*
  * `hindsight-server adduser NAME --key FILE [--base DIR] [--sealed|--simple]`:
  * one command to give a client machine its account on this server.
+ * Sealed (the default for a new root; an existing root keeps its mode):
+ *
+ *   vault      the vault owner (server.conf's vault_user, hindsight-vault),
+ *              a system user that owns sealed history, made if missing
+ *   root       BASE/NAME, root's with the account's group, 0750, in the
+ *              sealed layout (sealed.h); BASE must be server.conf's base,
+ *              where the sealer looks
+ *
+ * Simple:
  *
  *   group      hindsight (a system group, made if missing): the account's
  *              supplementary group, which the sshd drop-in matches; its
@@ -11,6 +20,9 @@
  *              not locked: sshd without PAM refuses locked accounts even
  *              for keys), home BASE/NAME
  *   root       BASE/NAME, the account's, mode 0700; BASE root's, 0755
+ *
+ * Both:
+ *
  *   key        /etc/ssh/authorized_keys/NAME, root's, 0644 (directory
  *              0755): restrict,command="THIS-PROGRAM serve" KEY
  *
@@ -24,8 +36,11 @@
 #include "accounts.h"
 #include "../lib/exitcodes.h"
 #include "../lib/fsops.h"
+#include "../lib/sealed.h"
 #include "../lib/spawn.h"
+#include "../lib/srvconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,6 +71,10 @@ struct plan {
 	gid_t gid;
 	int reuse_uid;           /* the root outlived its account: take its uid */
 	uid_t old_uid;
+	int sealed;              /* -1 as it is (new roots: sealed), 0 simple, 1 sealed */
+	struct srvconf conf;     /* for the vault owner and the sealer's base */
+	uid_t vault;             /* once it exists */
+	int has_vault;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -165,6 +184,58 @@ static int forced_command(struct plan *p)
 	return 0;
 }
 
+/* -1 no root, 0 simple, 1 sealed; *history: it holds more than .hindsight/. */
+static int root_mode(const char *home, int *history)
+{
+	struct root r;
+	int mode = -1;
+
+	if (root_open(home, 0, &r) < 0)
+		return -1;
+	mode = r.sealed;
+	int fd = openat(r.fd, ".", DIR_FLAGS);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, HS_META_DIR) && strcmp(de->d_name, HS_INPROGRESS))
+			*history = 1;
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	root_close(&r);
+	return mode;
+}
+
+/* Which mode, and whether sealed mode can be had here. */
+static int judge_sealed(struct plan *p, int mode, int history)
+{
+	if (p->sealed == 0 && mode == 1)
+		return fail(HS_EXIT_REFUSED, "%s is a sealed root: it cannot be made simple",
+			    p->home.buf);
+	if (p->sealed == 1 && mode == 0 && history)
+		return fail(HS_EXIT_REFUSED, "%s is a simple root with history: converting it to "
+			    "sealed is not supported (give --simple)", p->home.buf);
+	if (p->sealed < 0)
+		p->sealed = mode == 0 ? 0 : 1;
+	if (!p->sealed)
+		return 0;
+	if (strcmp(p->base.buf, p->conf.base))
+		return fail(HS_EXIT_REFUSED, "the sealer finds backup roots under %s (base in %s): "
+			    "give --base %s, or set base = %s there", p->conf.base, p->conf.path,
+			    p->conf.base, p->base.buf);
+	const struct passwd *v = getpwnam(p->conf.vault_user);
+	if (v && (v->pw_uid == 0 || in_hindsight_group(v) || !strcmp(v->pw_name, p->name)))
+		return fail(HS_EXIT_REFUSED, "the vault owner %s is root or a backup account",
+			    p->conf.vault_user);
+	if (v) {
+		p->has_vault = 1;
+		p->vault = v->pw_uid;
+	}
+	return 0;
+}
+
 /* What exists already, and whether we may build on it. */
 static int judge_system(struct plan *p)
 {
@@ -197,10 +268,20 @@ static int judge_system(struct plan *p)
 	if ((why = root_owned_dir(HS_KEYS_DIR, 1, 0)))
 		return fail(HS_EXIT_REFUSED, "%s %s", HS_KEYS_DIR, why);
 	if (lstat(p->home.buf, &st) < 0)
-		return 0;
+		return judge_sealed(p, -1, 0);
 	if (!S_ISDIR(st.st_mode))
 		return fail(HS_EXIT_REFUSED, "%s exists and is not a directory", p->home.buf);
-	if (p->has_account && st.st_uid != p->uid)
+	int history = 0, mode = root_mode(p->home.buf, &history);
+	if (mode == 1) {
+		if (!p->has_account)
+			return fail(HS_EXIT_REFUSED, "%s is a sealed root whose account is gone; "
+				    "giving it a new account is not supported", p->home.buf);
+		if (st.st_gid != p->gid)
+			return fail(HS_EXIT_REFUSED, "%s is a sealed root of group %u, not of %s",
+				    p->home.buf, (unsigned)st.st_gid, p->name);
+		return judge_sealed(p, mode, history);
+	}
+	if (p->has_account && st.st_uid != p->uid && !(st.st_uid == 0 && !history))
 		return fail(HS_EXIT_REFUSED, "%s belongs to uid %u, not to %s", p->home.buf,
 			    (unsigned)st.st_uid, p->name);
 	if (!p->has_account) {
@@ -212,7 +293,7 @@ static int judge_system(struct plan *p)
 		p->reuse_uid = 1;
 		p->old_uid = st.st_uid;
 	}
-	return 0;
+	return judge_sealed(p, mode, history);
 }
 
 static int make_account(struct plan *p, struct strbuf *done)
@@ -225,6 +306,20 @@ static int make_account(struct plan *p, struct strbuf *done)
 		if ((rc = run_tool(argv)) != 0)
 			return fail(HS_EXIT_ERROR, "groupadd %s failed (%d)", HS_GROUP, rc);
 		did(done, "created group %s", HS_GROUP);
+	}
+	if (p->sealed && !p->has_vault) {
+		char *argv[] = { USERADD, "--system", "--shell", "/usr/sbin/nologin", "--home-dir",
+				 "/nonexistent", "--no-create-home", "--user-group", "--comment",
+				 "hindsight vault, owner of sealed history", p->conf.vault_user, NULL };
+		if ((rc = run_tool(argv)) != 0)
+			return fail(HS_EXIT_ERROR, "useradd %s failed (%d)", p->conf.vault_user, rc);
+		const struct passwd *v = getpwnam(p->conf.vault_user);
+		if (!v)
+			return fail(HS_EXIT_ERROR, "useradd made no account %s", p->conf.vault_user);
+		p->vault = v->pw_uid;
+		p->has_vault = 1;
+		did(done, "created the vault owner %s (uid %u)", p->conf.vault_user,
+		    (unsigned)p->vault);
 	}
 	if (!p->has_account) {
 		char *argv[] = { USERADD, "--system", "--shell", "/bin/sh", "--home-dir",
@@ -265,6 +360,31 @@ static int make_account(struct plan *p, struct strbuf *done)
 	return 0;
 }
 
+/* The sealed layout in the root fd (made: just now). */
+static int make_sealed(struct plan *p, int fd, int made, struct strbuf *done)
+{
+	struct seal_ids ids = { p->uid, p->gid, p->vault };
+	struct strbuf notes = STRBUF_INIT;
+	int rc = sealed_layout(fd, &ids, &notes);
+
+	if (rc < 0) {
+		sb_release(&notes);
+		return fail(rc == -EEXIST ? HS_EXIT_REFUSED : HS_EXIT_ERROR, "cannot make %s a sealed "
+			    "root: %s", p->home.buf, rc == -EEXIST ? "it holds simple history" :
+			    strerror(-rc));
+	}
+	if (made)
+		did(done, "created sealed backup root %s (root:%s, 0750; history owned by %s)",
+		    p->home.buf, p->name, p->conf.vault_user);
+	else if (notes.len)
+		did(done, "put right sealed backup root %s: %s", p->home.buf, notes.buf);
+	sb_release(&notes);
+	if (sealed_hardlinks_protected() != 0)
+		printf("note: fs.protected_hardlinks is not 0: sealed pushes cannot link unchanged "
+		       "files (install contrib/sysctl.d/hindsight.conf; see hindsight-server check)\n");
+	return 0;
+}
+
 static int make_root(struct plan *p, struct strbuf *done)
 {
 	struct stat st;
@@ -288,7 +408,7 @@ static int make_root(struct plan *p, struct strbuf *done)
 		close(base);
 		return fail(HS_EXIT_REFUSED, "the base %s %s", p->base.buf, why);
 	}
-	if (mkdirat(base, p->name, 0700) == 0)
+	if (mkdirat(base, p->name, p->sealed ? 0750 : 0700) == 0)
 		made = 1;
 	else if (errno != EEXIST) {
 		fail(HS_EXIT_ERROR, "cannot make %s: %s", p->home.buf, strerror(errno));
@@ -299,6 +419,11 @@ static int make_root(struct plan *p, struct strbuf *done)
 		fail(HS_EXIT_ERROR, "cannot open %s: %s", p->home.buf, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		goto out;
+	}
+	if (p->sealed) {
+		code = make_sealed(p, fd, made, done);
+		close(fd);
 		goto out;
 	}
 	int owner = st.st_uid != p->uid || st.st_gid != p->gid;
@@ -379,8 +504,7 @@ static int adduser(struct plan *p, int sealed)
 
 	if ((why = account_name_check(p->name)))
 		return fail(HS_EXIT_USAGE, "%s: %.64s", why, p->name);
-	if (sealed)
-		return fail(HS_EXIT_USAGE, "sealed mode is not available yet; use --simple");
+	p->sealed = sealed;
 	if (geteuid() != 0)
 		return fail(HS_EXIT_ERROR, "must run as root");
 	if ((code = read_key(p)) || (code = forced_command(p)) || (code = judge_system(p)))
@@ -438,7 +562,14 @@ int cmd_adduser(int argc, char **argv)
 		return fail(HS_EXIT_USAGE, "%s: %.200s", why, base);
 	}
 	sb_addf(&p.home, "%s/%s", p.base.buf, p.name);
-	code = adduser(&p, sealed == 1);
+	struct strbuf err = STRBUF_INIT;
+	if (srvconf_load(getenv("HINDSIGHT_SERVER_CONF"), &p.conf, &err) < 0) {
+		code = fail(HS_EXIT_USAGE, "%s", err.buf);
+	} else {
+		code = adduser(&p, sealed);
+	}
+	srvconf_free(&p.conf);
+	sb_release(&err);
 	sb_release(&p.base);
 	sb_release(&p.home);
 	sb_release(&p.key);

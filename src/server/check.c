@@ -2,12 +2,15 @@
  * `hindsight-server check [--root DIR... | --all] [--repair]`: what this
  * server can promise. The rsync it runs (refused below 3.4.3, warned below
  * 3.5.0, which fixes the 2026 receiver and sender CVEs; --confine-root or
- * not), the Landlock ABI, the configuration, fs.protected_hardlinks, and
- * for each root given (--all: every root under base) whether its layout is
- * sound (check_root.c). One line per finding: "ok:", "warning:", "error:",
- * and with --repair "repaired:". Exit 0, 3 with warnings, 1 with errors,
- * 10 for a root that does not exist, 11 when --repair finds a push or a
- * prune running. Without --repair it reads only and takes no lock.
+ * not), the Landlock ABI, the configuration, sealed mode's kernel settings
+ * (check_sealed.c), and for each root given (--all: every root under base)
+ * whether its layout is sound (check_root.c; check_sealed.c too for a
+ * sealed root). One line per finding: "ok:", "warning:", "error:", and
+ * with --repair "repaired:". Exit 0, 3 with warnings, 1 with errors, 10
+ * for a root that does not exist, 11 when --repair finds a push or a prune
+ * running. Without --repair it reads only and takes no lock. With it, a
+ * sealed root's seal cut short is also finished or discarded, and its
+ * sealed layout put right, as the sealer would.
  */
 #include "check.h"
 #include "../lib/fsops.h"
@@ -97,28 +100,6 @@ static void check_config(const char *path, struct tally *t)
 	sb_release(&keep);
 }
 
-/*
- * Sealed mode (not in this release) will need links to files the account
- * does not own: fs.protected_hardlinks=0. Reported as it stands.
- */
-static void check_sysctl(struct tally *t)
-{
-	char *text = NULL;
-	int fd = open("/proc/sys/fs/protected_hardlinks", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || read_fd(fd, 64, &text) < 0) {
-		say(t, "ok", "fs.protected_hardlinks cannot be read (sealed mode, not in this "
-		    "release, will need it at 0)");
-	} else {
-		text[strcspn(text, "\n")] = '\0';
-		say(t, "ok", "fs.protected_hardlinks = %s (simple mode works either way; sealed "
-		    "mode, not in this release, will need 0)", text);
-	}
-	free(text);
-	if (fd >= 0)
-		close(fd);
-}
-
 int cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -162,7 +143,7 @@ int cmd_check(int argc, char **argv)
 	check_rsync(rsync, &t);
 	check_landlock(&t);
 	check_config(config, &t);
-	check_sysctl(&t);
+	check_sealed_kernel(config, &roots, &t);
 	if (all) {
 		struct srvconf conf;
 		if ((code = load_conf(config, &conf)) == HS_EXIT_OK) {
@@ -176,7 +157,9 @@ int cmd_check(int argc, char **argv)
 	}
 	int notfound = 0, locked = 0;
 	for (size_t i = 0; i < roots.n; i++) {
-		int rc = check_root(roots.v[i], repair, &t);
+		int rc = check_root(roots.v[i], repair, config, &t);
+		if (rc != HS_EXIT_NOTFOUND)
+			check_sealed_root(roots.v[i], config, &t);
 		notfound |= rc == HS_EXIT_NOTFOUND;
 		locked |= rc == HS_EXIT_LOCKED;
 		if (rc == HS_EXIT_ERROR)

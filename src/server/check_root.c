@@ -13,6 +13,12 @@
  * and .hindsight/; the owners of server state an admin verb left owned by
  * root. Never touched: snapshot contents, and anything that is not part
  * of the layout (reported only: it may be the account's).
+ *
+ * A sealed root (sealed.h) is root's and the vault's by design: its owners
+ * and modes are check_sealed.c's to judge, .hindsight/work is the account's
+ * own and left alone, and its repair is the sealer's (check_sealed_repair:
+ * a seal cut short is finished or discarded, then current, the trash and
+ * the sealed layout are put right), run by root.
  */
 #include "check.h"
 #include "../lib/exitcodes.h"
@@ -20,6 +26,7 @@
 #include "../lib/lastpush.h"
 #include "../lib/prune.h"
 #include "../lib/root.h"
+#include "../lib/sealed.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -136,7 +143,12 @@ static void meta_entry(const char *e, void *arg)
 		"lock", "prune.lock", "snapshots", "pending.json", "resume", "trash", "pins",
 		"basis", "log", "transfer.log", LASTPUSH_FILE,
 	};
+	static const char *const sealed[] = { HS_WORK, HS_SEAL_LOCK, HS_SEALING };
 	struct look *k = arg;
+
+	for (size_t i = 0; k->r->sealed && i < sizeof(sealed) / sizeof(sealed[0]); i++)
+		if (!strcmp(e, sealed[i]))
+			return;
 
 	if (is_temporary(e)) {
 		if (k->transient)
@@ -303,7 +315,8 @@ static void current_and_snapshots(struct look *k)
 	if (k->transient && fstatat(r->fd, HS_CURRENT ".tmp", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		add(k->f, "warning", FIX_REPAIR, NULL, 0, "%s: a stale current.tmp (a swap of "
 		    "current that was cut short)", r->path);
-	if (k->transient && fstatat(r->fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	/* a sealed root always has one, empty between pushes */
+	if (k->transient && root_left_inprogress(r))
 		add(k->f, "ok", FIX_NONE, NULL, 0, "%s: an interrupted push left inprogress/ (the "
 		    "next push resumes from it)", r->path);
 }
@@ -316,12 +329,15 @@ static void server_state(struct look *k)
 	struct snapmeta m;
 
 	if (k->transient && fstatat(mfd, "pending.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
-		add(k->f, "warning", FIX_REPAIR, NULL, 0, "%s: a publish was interrupted "
-		    "(" HS_META_DIR "/pending.json)", r->path);
-	if (k->transient && fstatat(mfd, "basis", &st, AT_SYMLINK_NOFOLLOW) == 0)
+		add(k->f, "warning", FIX_REPAIR, NULL, 0, r->sealed ? "%s: a seal was cut short "
+		    "(" HS_META_DIR "/pending.json; the next push finishes it)" : "%s: a publish "
+		    "was interrupted (" HS_META_DIR "/pending.json)", r->path);
+	/* a sealed root's basis and transfer log are the account's, in work/ */
+	if (k->transient && !r->sealed && fstatat(mfd, "basis", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		add(k->f, "warning", FIX_UNLINK, "basis", 0, "%s: a stale " HS_META_DIR "/basis of "
 		    "a push that died (it keeps its snapshots from being pruned)", r->path);
-	if (k->transient && fstatat(mfd, "transfer.log", &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (k->transient && !r->sealed &&
+	    fstatat(mfd, "transfer.log", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		add(k->f, "warning", FIX_UNLINK, "transfer.log", 0, "%s: a stale " HS_META_DIR
 		    "/transfer.log of a push that died", r->path);
 	k->count = 0;
@@ -375,7 +391,9 @@ static void inspect(const struct root *r, int transient, struct findings *f)
 	else
 		server_state(&k);
 	each_entry(r->fd, "", root_entry, &k);
-	owners_and_modes(&k);
+	/* a sealed root's owners and modes: check_sealed.c */
+	if (!r->sealed)
+		owners_and_modes(&k);
 	snaplist_free(&l);
 }
 
@@ -447,7 +465,8 @@ static void give_all(const struct root *r)
 }
 
 /* Fix what f found. Needs the push lock and the prune lock. */
-static void apply(struct root *r, const struct findings *f)
+static void apply(struct root *r, const struct findings *f, const char *config,
+		  struct tally *t)
 {
 	int repair = 0, give = 0;
 	struct snapmeta m;
@@ -456,7 +475,10 @@ static void apply(struct root *r, const struct findings *f)
 		repair |= f->v[i].fix == FIX_REPAIR;
 		give |= f->v[i].fix == FIX_CHOWN;
 	}
-	if (repair) {
+	/* a sealed root's: always, since it also puts the sealed layout right */
+	if (r->sealed) {
+		check_sealed_repair(r, config, t);
+	} else if (repair) {
 		trash_empty(r, 0, NULL);
 		root_repair(r);
 	}
@@ -479,7 +501,7 @@ static void apply(struct root *r, const struct findings *f)
 		}
 	}
 	/* what the repairs made, as root, goes to the account too */
-	if (give || geteuid() == 0)
+	if (!r->sealed && (give || geteuid() == 0))
 		give_all(r);
 }
 
@@ -525,7 +547,7 @@ static int fixable(const struct findings *f)
 	return 0;
 }
 
-int check_root(const char *path, int repair, struct tally *t)
+int check_root(const char *path, int repair, const char *config, struct tally *t)
 {
 	struct root r;
 	struct findings before = { NULL, 0, 0 }, after = { NULL, 0, 0 }, pre = { NULL, 0, 0 };
@@ -579,8 +601,8 @@ int check_root(const char *path, int repair, struct tally *t)
 		if (pre.v[i].fix == FIX_CHOWN && j == before.n)
 			add(&before, pre.v[i].level, pre.v[i].fix, NULL, 0, "%s", pre.v[i].msg);
 	}
-	if (repair && r.metafd >= 0 && fixable(&before)) {
-		apply(&r, &before);
+	if (repair && r.metafd >= 0 && (r.sealed || fixable(&before))) {
+		apply(&r, &before, config, t);
 		inspect(&r, 1, &after);
 		report(&r, &before, &after, t);
 	} else {

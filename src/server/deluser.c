@@ -2,12 +2,13 @@
  * `hindsight-server deluser NAME [--purge]`: the reverse of adduser. Takes
  * away the key first (so no new push can start), then the account
  * (userdel, which also drops its own group), and keeps the backup root
- * unless --purge. A kept root stays owned by the old uid, and adduser with
- * the same name and base gives the account that uid back.
+ * unless --purge. A kept simple root stays owned by the old uid, and
+ * adduser with the same name and base gives the account that uid back (a
+ * kept sealed root stays root's, with the old gid: adduser refuses it).
  *
  * It acts only on hindsight accounts: not root, in the group hindsight,
  * home BASE/NAME. With --purge the root must be a real directory owned by
- * the account; it is renamed out of the way first, so it disappears at
+ * the account (sealed: root's, with the account's group); it is renamed out of the way first, so it disappears at
  * once, then deleted without following any symlink.
  */
 #include "server.h"
@@ -75,7 +76,9 @@ static int judge(const char *name, int purge, struct victim *v)
 	sb_addstr(&v->home, pw->pw_dir);
 	if (lstat(v->home.buf, &st) == 0) {
 		v->root_exists = 1;
-		if (purge && (!S_ISDIR(st.st_mode) || st.st_uid != v->uid))
+		/* a sealed root is root's, with the account's group */
+		int sealed = st.st_uid == 0 && st.st_gid == pw->pw_gid && pw->pw_gid != 0;
+		if (purge && (!S_ISDIR(st.st_mode) || (st.st_uid != v->uid && !sealed)))
 			return fail(HS_EXIT_REFUSED, "%s is not a directory owned by %s: not "
 				    "deleting it (nothing changed)", v->home.buf, name);
 	}

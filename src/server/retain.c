@@ -40,6 +40,21 @@ int push_space(const struct root *r, const struct serve_opts *o, const struct ac
 	int code = HS_EXIT_OK;
 
 	(void)o;
+	if (r->sealed) {
+		/* nothing is deleted to make room in a sealed root: code running as
+		 * the account could otherwise fill the disk to thin history */
+		space_measure(r, a, &rep);
+		if (!rep.short_of)
+			return HS_EXIT_OK;
+		struct strbuf msg = STRBUF_INIT;
+		space_explain(r, a, &rep, &msg);
+		sb_addf(why, "%s (a sealed root: history is never deleted to make room for a "
+			"push)", msg.buf);
+		fprintf(stderr, "hindsight-server: %s\n", why->buf);
+		audit("result=no_space sealed=1");
+		sb_release(&msg);
+		return HS_EXIT_NOSPACE;
+	}
 	/* waits for an admin's prune: it is freeing space too */
 	int plfd = prune_lock(r, 1);
 	if (plfd < 0) {

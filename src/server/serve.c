@@ -197,7 +197,7 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 	char *text = NULL;
 
 	*enospc = 0;
-	if (read_file_at(r->metafd, TRANSFER_LOG, 64 << 20, &text) < 0)
+	if (read_file_at(root_state_fd(r), TRANSFER_LOG, 64 << 20, &text) < 0)
 		return;
 	for (char *line = text; line && *line;) {
 		char *nl = strchr(line, '\n');
@@ -300,7 +300,7 @@ static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 		return;
 	}
 	sb_addf(recv, "%s/" HS_INPROGRESS, r->path);
-	sb_addf(log, "%s/" HS_META_DIR "/" TRANSFER_LOG, r->path);
+	sb_addf(log, "%s/%s/" TRANSFER_LOG, r->path, root_state_dir(r));
 	p->recv_dir = recv->buf;
 	p->link_dests = (const char *const *)bases->v;
 	p->n_link_dests = bases->n;
@@ -319,8 +319,8 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 			link_bases(&r, req->dest, &bases);
 	} else {
 		/* a root that does not exist yet: show the argv of a first push */
+		root_init(&r);
 		r.path = xstrdup(o->root);
-		r.fd = r.metafd = r.lockfd = -1;
 	}
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
@@ -352,8 +352,8 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 		return HS_EXIT_ERROR;
 	}
 	if (rc < 0) {
+		root_init(&r);
 		r.path = xstrdup(o->root);
-		r.fd = r.metafd = r.lockfd = -1;
 	}
 	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
 	build_push_argv(req, &plan, &argv);
@@ -438,7 +438,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			o->root, strerror(-rc));
 		return rc == -ENOENT ? HS_EXIT_NOTFOUND : errno_exit(rc);
 	}
-	code = account_conf(o, &r, &acct);
+	code = r.sealed && geteuid() == 0 ? sealed_root_refused(&r) : account_conf(o, &r, &acct);
 	if (code != HS_EXIT_OK) {
 		root_close(&r);
 		return code;
@@ -460,12 +460,15 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = errno_exit(rc);
 		goto out;
 	}
-	rc = root_repair(&r);
+	/* a sealed root is repaired by the sealer, which only root can be */
+	rc = r.sealed ? 0 : root_repair(&r);
 	if (rc < 0) {
 		push_says(&why, "cannot repair %s: %s", r.path, strerror(-rc));
 		code = errno_exit(rc);
 		goto out;
 	}
+	if (r.sealed && (code = sealer_call(o, &r, NULL, &why)) != HS_EXIT_OK)
+		goto out;
 	code = push_space(&r, o, &acct, &why);
 	if (code != HS_EXIT_OK)
 		goto out;
@@ -480,7 +483,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	/* so that no prune meanwhile takes a basis away */
 	basis_write(&r, bases.v, bases.n);
 	/* made here so the confined rsync only appends to it */
-	int lfd = openat(r.metafd, TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	int lfd = openat(root_state_fd(&r), TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 			 O_CLOEXEC, 0600);
 	if (lfd >= 0)
 		close(lfd);
@@ -505,7 +508,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	m.rsync_exit = wait_child(pid, &interrupted);
 	m.end = time(NULL);
 	read_transfer_log(&r, &m, &enospc);
-	unlinkat(r.metafd, TRANSFER_LOG, 0);
+	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
 
 	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
@@ -517,20 +520,28 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		audit("result=incomplete rsync_exit=%d", m.rsync_exit);
 		goto out;
 	}
-	rc = root_publish(&r, &m);
-	if (rc < 0) {
-		push_says(&why, "cannot publish snapshot in %s: %s", r.path, strerror(-rc));
-		code = errno_exit(rc);
-		goto out;
+	if (r.sealed) {
+		/* the sealer publishes, logs and thins: it alone can */
+		if ((code = sealer_call(o, &r, &m, &why)) != HS_EXIT_OK)
+			goto out;
+		audit("result=published name=%s rsync_exit=%d sealed=1", m.name, m.rsync_exit);
+	} else {
+		rc = root_publish(&r, &m);
+		if (rc < 0) {
+			push_says(&why, "cannot publish snapshot in %s: %s", r.path, strerror(-rc));
+			code = errno_exit(rc);
+			goto out;
+		}
+		sb_addf(&msg, "published %s status=\"%s\" rsync_exit=%d files=%lld bytes=%lld "
+			"resumed=%d", m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes,
+			m.resumed);
+		root_log(&r, msg.buf);
+		audit("result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
+		/* the basis has served: the published snapshot is the newest now */
+		basis_clear(&r);
+		push_retention(&r, &acct);
 	}
-	sb_addf(&msg, "published %s status=\"%s\" rsync_exit=%d files=%lld bytes=%lld resumed=%d",
-		m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes, m.resumed);
-	root_log(&r, msg.buf);
-	audit("result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
 	published = 1;
-	/* the basis has served: the published snapshot is the newest now */
-	basis_clear(&r);
-	push_retention(&r, &acct);
 	if (m.rsync_exit == 23) {
 		push_says(&why, "snapshot %s published with errors (some files could not "
 			    "be transferred)", m.name);

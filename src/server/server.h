@@ -12,6 +12,9 @@
 #include "../lib/strbuf.h"
 #include "../lib/util.h"
 
+struct root;
+struct snapmeta;
+
 struct serve_opts {
 	const char *root;    /* absolute backup root */
 	int check;           /* print the verdict only */
@@ -58,13 +61,23 @@ void test_hook_argv(struct argv *argv);
 int run_pull(const struct request *req, const struct serve_opts *o);
 
 /* retain.c: the account's settings, room before a push, thinning after. */
-struct root;
 struct acct_conf;
 int account_conf(const struct serve_opts *o, const struct root *r, struct acct_conf *out);
 /* why: the reason a push cannot go on (also printed). */
 int push_space(const struct root *r, const struct serve_opts *o, const struct acct_conf *a,
 	       struct strbuf *why);
 void push_retention(const struct root *r, const struct acct_conf *a);
+
+/*
+ * sealcall.c: serve's side of a sealed root. Ask the sealer to seal (m
+ * NULL: only to finish and tidy, before a push), passing it the lock we
+ * hold; prints the sealer's refusal. With m, m->name is what it published.
+ * Returns an exit code; what went wrong is also kept in why (may be NULL).
+ */
+int sealer_call(const struct serve_opts *o, const struct root *r, struct snapmeta *m,
+		struct strbuf *why);
+/* Root pushing to a sealed root: refused, with a message. Exit 12. */
+int sealed_root_refused(const struct root *r);
 
 /* roots.c: the roots an admin verb works on. Each returns an exit code
  * after printing why it failed. */
@@ -80,6 +93,9 @@ int roots_under(const char *base, int homes, struct argv *roots);
 int load_conf(const char *path, struct srvconf *c);
 
 int cmd_serve(int argc, char **argv);
+int cmd_sealer(int argc, char **argv);
+/* sealer_req.c: everything with one caller of the sealer, on fd. */
+void sealer_connection(int fd, const char *config);
 int cmd_prune(int argc, char **argv);
 int cmd_pin(int argc, char **argv);
 int cmd_unpin(int argc, char **argv);

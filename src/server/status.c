@@ -47,7 +47,6 @@ static void gather_one(const char *path, const struct srvconf *c, const struct s
 	struct acct_conf conf;
 	struct acct_facts f;
 	struct snapmeta m;
-	struct stat st;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -94,8 +93,7 @@ static void gather_one(const char *path, const struct srvconf *c, const struct s
 	f.last_failed = a->have_last && a->last.result == PUSH_FAILED;
 	f.last_start = a->last.start;
 	a->in_progress = f.in_progress = push_holder(&r, &a->pid, &a->since);
-	a->left_inprogress = f.left_inprogress =
-		fstatat(r.fd, HS_INPROGRESS, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	a->left_inprogress = f.left_inprogress = root_left_inprogress(&r);
 	f.max_age = conf.max_age;
 	acct_decide(&f, o->now, &a->v);
 	if (o->usage)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # hindsight-server adduser and deluser, on this machine's real account
-# database and /etc/ssh/authorized_keys: the account they make can push
+# database and /etc/ssh/authorized_keys, in simple mode (sealed accounts:
+# sealed.t): the account they make can push
 # over a real sshd (keys read from /etc/ssh/authorized_keys/%u, with and
 # without the shipped drop-in) and cannot get a shell; rerunning changes
 # nothing; a new key replaces the old; every refusal exits with its code
@@ -15,7 +16,7 @@
 KEYS=/etc/ssh/authorized_keys
 BASE="$SCRATCH/srv"
 NAME="hsa$$"
-add() { "$HS_SERVER" adduser "$@"; }
+add() { "$HS_SERVER" adduser "$@" --simple; }
 del() { "$HS_SERVER" deluser "$@"; }
 
 # the machine as it was: what we make, we take away
@@ -99,6 +100,12 @@ assert "with the shipped drop-in as it is (Match Group hindsight), a push works 
 	succeeds rsync -a -e "ssh -F $conf" "$SCRATCH/src/" server:
 assert "... a second snapshot" is_eq "$(snapshots "$BASE/$NAME" | wc -l)" 2
 assert "... and 'ssh server sh' is refused (exit 12)" must_fail 12 ssh -F "$conf" server sh
+assert "adduser without --simple or --sealed keeps a simple root simple: nothing changes" \
+	succeeds "$HS_SERVER" adduser "$NAME" --key "$SCRATCH/client/$NAME.key.pub" --base "$BASE"
+assert "... it says so" last_out_has "^$NAME is set up already: nothing changed$"
+assert "adduser --sealed does not convert a simple root with history (exit 12)" \
+	must_fail 12 "$HS_SERVER" adduser "$NAME" --key "$SCRATCH/client/$NAME.key.pub" --base "$BASE" --sealed
+assert "... and says why" last_err_has "simple root with history: converting it to sealed is not supported"
 
 client_key "$NAME" .new
 assert "adduser with a new key replaces the key" \
@@ -157,8 +164,8 @@ assert "a file that is no key is refused (exit 2)" \
 	refused 2 'key type' "$bad" --key "$SCRATCH/garbage.pub" --base "$BASE"
 assert "a well-formed line that ssh-keygen rejects is refused (exit 2)" \
 	refused 2 'ssh-keygen does not accept the key' "$bad" --key "$SCRATCH/forged.pub" --base "$BASE"
-assert "--sealed is refused (exit 2): not available yet" \
-	refused 2 'sealed mode is not available yet; use --simple$' "$bad" --key "$good_key" --sealed --base "$BASE"
+assert "--sealed with --simple is refused (exit 2)" \
+	refused 2 '--sealed and --simple exclude each other$' "$bad" --key "$good_key" --sealed --base "$BASE"
 assert "a relative --base is refused (exit 2)" \
 	refused 2 'absolute' "$bad" --key "$good_key" --base srv
 mkdir -m 1777 "$SCRATCH/open"

@@ -13,8 +13,10 @@ CONF="$XDG_CONFIG_HOME/hindsight/config"
 
 # adduser_as_printed NAME KEYFILE: the server admin's side of init: run the
 # adduser command init printed (with a scratch --base, so the machine's
-# /srv is left alone), then start a real sshd that reads the root-owned key
-# file adduser wrote, as a server set up with the shipped drop-in does.
+# /srv is left alone, and so --simple: a sealed root, the default, must be
+# under the sealer's base; sealed*.t test those), then start a real sshd
+# that reads the root-owned key file adduser wrote, as a server set up
+# with the shipped drop-in does.
 KEYS=/etc/ssh/authorized_keys
 getent group hindsight >/dev/null ||
 	at_cleanup "if getent group hindsight | grep -q ':\$'; then groupdel hindsight; fi"
@@ -24,7 +26,8 @@ adduser_as_printed() {
 	case $name in "hst$$"*) ;; *) fatal "init's account name $name is not a test account" ;; esac
 	at_cleanup "rm -f '$KEYS/$name'"
 	HS_ACCOUNTS+=("$name")
-	"$HS_SERVER" adduser "$name" --key "$key" --base "$SCRATCH/srv" >"$SCRATCH/adduser.out" 2>&1 ||
+	"$HS_SERVER" adduser "$name" --key "$key" --base "$SCRATCH/srv" --simple \
+		>"$SCRATCH/adduser.out" 2>&1 ||
 		fatal "hindsight-server adduser $name --key $key" "$(cat "$SCRATCH/adduser.out")"
 	mkdir -p -m 755 "$SCRATCH/client"
 	start_sshd system "$name"

@@ -37,8 +37,8 @@ NEWEST=${S[-1]}
 OLDER=${S[0]}
 assert "check of the healthy root exits 0 with only ok lines" clean
 assert "... it says the account owns the root" last_out_has "^ok: $R: owned by the account $ACC$"
-assert "... and reports fs.protected_hardlinks (sealed mode will need 0)" \
-	last_out_has '^ok: fs\.protected_hardlinks = [0-9]'
+assert "... and reports fs.protected_hardlinks (sealed mode needs 0)" \
+	last_out_has '^ok: fs\.protected_hardlinks=[0-9]'
 tree_state "$R" >"$SCRATCH/state0"
 run check --root "$R"
 assert "check without --repair writes nothing" same_tree_state "$SCRATCH/state0" "$R"

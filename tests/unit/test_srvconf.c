@@ -179,6 +179,8 @@ static void shipped_example_is_the_defaults(void **state)
 	assert_int_equal(a.quota, b.quota);
 	assert_int_equal(a.max_age, b.max_age);
 	assert_string_equal(c.base, d.base);
+	assert_string_equal(c.vault_user, d.vault_user);
+	assert_string_equal(c.sealer_socket, d.sealer_socket);
 	srvconf_free(&c);
 	srvconf_free(&d);
 	sb_release(&err);
