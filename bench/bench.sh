@@ -19,24 +19,26 @@
 # Groups (BENCH_GROUPS, default all, in this order):
 #   push     over ssh, three cases: full (an empty root), none (no change
 #            since the basis), 1pct (the source in gentree's state 1: 1% of
-#            the files changed). PUSH_VARIANTS, in every case:
+#            the files changed). PUSH_VARIANTS:
 #              hindsight  hindsight backup --repo hs: (ssh, forced serve)
 #              seed       rsync -a --delete SRC seed: (the seed's command,
 #                         without -z, through the same serve)
 #              bare       rsync -a --delete --link-dest=ABS SRC bare:DIR
 #                         (a plain shell as the same account)
-#              bare-sync  the same, then sync -f (serve publishes after syncfs)
-#            and PUSH_INCR_VARIANTS in none and 1pct:
-#              bare-hs    bare with hindsight's rsync options:
-#                         -aAXHS --numeric-ids --relative -M--fake-super
+#            and two that do what serve does on top, without serve:
+#              bare-fs    bare with -M--fake-super (owners kept, as serve
+#                         keeps them for an unprivileged account), then
+#                         sync -f (serve publishes after syncfs)
+#              bare-hs    the same with hindsight's rsync options:
+#                         -aAXHS --numeric-ids --relative, then sync -f
 #   restore  one file, and one top-level subtree (about a tenth of the
 #            files), from the newest push: hindsight restore, rsync through
 #            serve (hs:current/...), and a plain rsync pull over ssh.
 #   local    the push cases to a local directory (LOCAL_VARIANTS):
 #            hindsight backup --repo DIR against rsync -a --delete
-#            --link-dest=ABS SRC DIR; in 1pct also (LOCAL_1PCT_VARIANTS)
-#            bare-local-hs (bare-local with hindsight's options) and
-#            rsnapshot with those options, with link_dest 1 and with cp -al.
+#            --link-dest=ABS SRC DIR, and bare-local-hs (hindsight's rsync
+#            options, then sync -f); in 1pct also (LOCAL_1PCT_VARIANTS)
+#            rsnapshot with hindsight's options, link_dest 1 and cp -al.
 #   history  on the local root (the basis and one 1% push): du, diff and
 #            deleting a snapshot against du -s, rsync -nai and rm -rf, with
 #            the stat and unlink ceilings (bench/stat-list, unlink-list).
@@ -117,10 +119,9 @@ small)
 esac
 : "${WARMUP:=1}" "${MEM_RUNS:=3}"
 : "${BENCH_GROUPS:=push restore local history memory}"
-: "${PUSH_VARIANTS:=hindsight seed bare bare-sync}"
-: "${PUSH_INCR_VARIANTS:=bare-hs}"
-: "${LOCAL_VARIANTS:=hindsight-local bare-local}"
-: "${LOCAL_1PCT_VARIANTS:=bare-local-hs rsnapshot-ld rsnapshot-cp}"
+: "${PUSH_VARIANTS:=hindsight seed bare bare-fs bare-hs}"
+: "${LOCAL_VARIANTS:=hindsight-local bare-local bare-local-hs}"
+: "${LOCAL_1PCT_VARIANTS:=rsnapshot-ld rsnapshot-cp}"
 : "${RESTORE_VARIANTS:=hindsight serve-pull bare-pull}"
 BENCH_DIR=${BENCH_DIR:-/var/lib/hindsight-bench}
 MNT=${MNT:-/hsbench}
@@ -170,7 +171,7 @@ serve_key hs "$MNT/hs"
 serve_key seed "$MNT/seed"
 serve_key m1 "$MNT/m1"
 key bare
-install -d -m 755 -o "$ACCT" -g "$ACCT" "$MNT/bare" "$MNT/bare-hs"
+install -d -m 755 -o "$ACCT" -g "$ACCT" "$MNT/bare" "$MNT/bare-fs" "$MNT/bare-hs"
 install -d -m 700 "$MNT/local"
 start_sshd
 
@@ -206,11 +207,11 @@ cmd_of() {
 	push/hindsight) echo "$HS backup --repo hs: $HSSH $MNT/src" ;;
 	push/seed) echo "rsync -a --delete $RSH $MNT/src seed:" ;;
 	push/bare) echo "rsync -a --delete$(link_dest "$MNT/bare" "$c") $RSH $MNT/src bare:$MNT/bare/new" ;;
-	push/bare-sync) echo "bash -c \"$(cmd_of push "$c" bare) && sync -f $MNT\"" ;;
-	push/bare-hs) echo "rsync -aAXHS --numeric-ids --delete --relative -M--fake-super$(link_dest "$MNT/bare-hs" "$c") $RSH $MNT/src bare:$MNT/bare-hs/new" ;;
+	push/bare-fs) echo "bash -c \"rsync -a --delete -M--fake-super$(link_dest "$MNT/bare-fs" "$c") $RSH $MNT/src bare:$MNT/bare-fs/new && sync -f $MNT\"" ;;
+	push/bare-hs) echo "bash -c \"rsync -aAXHS --numeric-ids --delete --relative -M--fake-super$(link_dest "$MNT/bare-hs" "$c") $RSH $MNT/src bare:$MNT/bare-hs/new && sync -f $MNT\"" ;;
 	local/hindsight-local) echo "$HS backup --repo $MNT/local $MNT/src" ;;
 	local/bare-local) echo "rsync -a --delete$(link_dest "$MNT/bare-local" "$c") $MNT/src $MNT/bare-local/new" ;;
-	local/bare-local-hs) echo "rsync -aAXHS --numeric-ids --delete --relative$(link_dest "$MNT/bare-local-hs" "$c") $MNT/src $MNT/bare-local-hs/new" ;;
+	local/bare-local-hs) echo "bash -c \"rsync -aAXHS --numeric-ids --delete --relative$(link_dest "$MNT/bare-local-hs" "$c") $MNT/src $MNT/bare-local-hs/new && sync -f $MNT\"" ;;
 	local/rsnapshot-ld) echo "rsnapshot -c $BENCH_DIR/rsnapshot-ld.conf alpha" ;;
 	local/rsnapshot-cp) echo "rsnapshot -c $BENCH_DIR/rsnapshot-cp.conf alpha" ;;
 	restore/hindsight) echo "$HS restore --repo hs: $HSSH --to $MNT/restore/$v $MNT/src/$(restore_path "$c")" ;;
@@ -241,8 +242,7 @@ prep_of() {
 	case $g/$v in
 	push/hindsight) echo "$SELF --reset root $MNT/hs ${BASIS_hs:-}" ;;
 	push/seed) echo "$SELF --reset root $MNT/seed ${BASIS_seed:-}" ;;
-	push/bare | push/bare-sync) echo "$SELF --reset dir $MNT/bare/new" ;;
-	push/bare-hs) echo "$SELF --reset dir $MNT/bare-hs/new" ;;
+	push/bare*) echo "$SELF --reset dir $MNT/$v/new" ;;
 	local/hindsight-local) echo "$SELF --reset root $MNT/local ${BASIS_local:-}" ;;
 	local/bare-local | local/bare-local-hs) echo "$SELF --reset dir $MNT/$v/new" ;;
 	local/rsnapshot-*) echo "$SELF --reset rsnapshot $MNT/${v}" ;;
@@ -264,7 +264,7 @@ check_of() {
 	case $g/$v in
 	push/hindsight) expect_links "$v" "$MNT/hs/$(newest "$MNT/hs")$MNT/src" "$c" ;;
 	push/seed) expect_links "$v" "$MNT/seed/$(newest "$MNT/seed")/src" "$c" ;;
-	push/bare | push/bare-sync) expect_links "$v" "$MNT/bare/new/src" "$c" ;;
+	push/bare | push/bare-fs) expect_links "$v" "$MNT/$v/new/src" "$c" ;;
 	push/bare-hs) expect_links "$v" "$MNT/bare-hs/new$MNT/src" "$c" ;;
 	local/hindsight-local) expect_links "$v" "$MNT/local/$(newest "$MNT/local")$MNT/src" "$c" ;;
 	local/bare-local) expect_links "$v" "$MNT/bare-local/new/src" "$c" ;;
@@ -291,25 +291,24 @@ keep_hwm() {
 # ---------------------------------------------------------------- push over ssh
 
 group_push() {
-	local v vs xs
+	local v vs
 	read -r -a vs <<<"$PUSH_VARIANTS"
-	read -r -a xs <<<"$PUSH_INCR_VARIANTS"
-	say "push over ssh: ${vs[*]}; in none and 1pct also ${xs[*]}"
+	say "push over ssh: ${vs[*]}"
 	show_commands push full "${vs[@]}"
 	compare push full "${vs[@]}"
 	keep_hwm "push, full"
-	# the last full push of each is its basis from now on; bare-hs's is
-	# hindsight's, linked (same options, same user, same layout)
+	# the last full push of each is its basis from now on
 	BASIS_hs=$(newest "$MNT/hs")
 	BASIS_seed=$(newest "$MNT/seed")
-	[ -d "$MNT/bare/new" ] && mv "$MNT/bare/new" "$MNT/bare/base"
-	cp -al "$MNT/hs/$BASIS_hs" "$MNT/bare-hs/base"
-	show_commands push none "${vs[@]}" "${xs[@]}"
-	compare push none "${vs[@]}" "${xs[@]}"
+	for v in bare bare-fs bare-hs; do
+		[ -d "$MNT/$v/new" ] && mv "$MNT/$v/new" "$MNT/$v/base"
+	done
+	show_commands push none "${vs[@]}"
+	compare push none "${vs[@]}"
 	keep_hwm "push, no change"
 	$GENTREE state 1 "$MNT/src" | sed 's/^/# /'
-	show_commands push 1pct "${vs[@]}" "${xs[@]}"
-	compare push 1pct "${vs[@]}" "${xs[@]}"
+	show_commands push 1pct "${vs[@]}"
+	compare push 1pct "${vs[@]}"
 	keep_hwm "push, 1% changed"
 	$GENTREE state 0 "$MNT/src" | sed 's/^/# /'
 }
@@ -373,18 +372,19 @@ group_local() {
 	read -r -a xs <<<"$LOCAL_1PCT_VARIANTS"
 	say "local: ${vs[*]}; in 1pct also ${xs[*]}"
 	# the push group's roots have served (restore reads them): room for these
-	find "$MNT/hs" "$MNT/seed" "$MNT/bare" "$MNT/bare-hs" -mindepth 1 -delete
+	find "$MNT/hs" "$MNT/seed" "$MNT/bare" "$MNT/bare-fs" "$MNT/bare-hs" -mindepth 1 -delete
 	install -d -m 755 "$MNT/bare-local" "$MNT/bare-local-hs"
 	show_commands local full "${vs[@]}"
 	compare local full "${vs[@]}"
 	BASIS_local=$(newest "$MNT/local")
-	[ -d "$MNT/bare-local/new" ] && mv "$MNT/bare-local/new" "$MNT/bare-local/base"
+	for r in bare-local bare-local-hs; do
+		[ -d "$MNT/$r/new" ] && mv "$MNT/$r/new" "$MNT/$r/base"
+	done
 	show_commands local none "${vs[@]}"
 	compare local none "${vs[@]}"
-	# the other bases: what each would have made from the same source with
+	# rsnapshot's basis: what it would have made from the same source with
 	# the same options as the same user, which is hindsight's snapshot,
 	# linked rather than copied
-	cp -al "$MNT/local/$BASIS_local" "$MNT/bare-local-hs/base"
 	for r in "${xs[@]}"; do
 		case $r in
 		rsnapshot-*)

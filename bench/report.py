@@ -108,8 +108,8 @@ for g in ("push", "local", "restore", "history"):
 # the ratios the issue asks about
 pairs = [
     ("push", "hindsight", "bare"), ("push", "seed", "bare"),
-    ("push", "hindsight", "bare-hs"), ("push", "hindsight", "bare-sync"),
-    ("push", "seed", "bare-sync"), ("push", "bare-hs", "bare"), ("push", "bare-sync", "bare"),
+    ("push", "seed", "bare-fs"), ("push", "hindsight", "bare-hs"),
+    ("push", "bare-fs", "bare"), ("push", "bare-hs", "bare"),
     ("local", "hindsight-local", "bare-local"), ("local", "hindsight-local", "bare-local-hs"),
     ("local", "bare-local-hs", "bare-local"),
     ("local", "hindsight-local", "rsnapshot-ld"), ("local", "hindsight-local", "rsnapshot-cp"),
