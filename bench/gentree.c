@@ -17,12 +17,14 @@
  * any machine, and the data does not compress.
  *
  * state 1 applies the change set: 1% of the files, 80% of them modified
- * (new data, same size, a new mtime), 10% deleted and for 10% a new file
- * added beside them. state 0 undoes it exactly (data, mtime, no extra
- * files). Both end by setting every directory's mtime, so that a tree
- * brought back to state 0 is the tree create made, down to the times
- * rsync -a compares. The tree is never hard-linked: rsync -H would track
- * every file with a link count above one.
+ * (new data, same size, a new mtime, a new inode), 10% deleted and for
+ * 10% a new file added beside them. state 0 undoes it exactly (data,
+ * mtime, no extra files). Both end by setting every directory's mtime, so
+ * that a tree brought back to state 0 is the tree create made, down to
+ * the times rsync -a compares. Because changed files get new inodes, the
+ * change set can also be applied to a `cp -al` copy of a snapshot, as a
+ * push would leave it. A source tree is never hard-linked: rsync -H would
+ * track every file with a link count above one.
  *
  * The summary (files, directories, bytes, the changed files) goes to
  * standard output.
