@@ -185,8 +185,10 @@ $(O)/fuzz_%: tests/fuzz/fuzz_%.c $(O)/libhindsight.a $(O)/config.h
 
 .PHONY: fuzz fuzz-run
 
-# Benchmark helpers (bench/delete.sh), never part of `make check`.
-BENCH_TOOLS = $(O)/bench/deltree $(O)/bench/unlink-list
+# Benchmarks (bench/, results in docs/BENCHMARKS.md), never part of
+# `make check`: timings are reported, they gate nothing.
+BENCH_TOOLS = $(O)/bench/deltree $(O)/bench/unlink-list $(O)/bench/stat-list \
+              $(O)/bench/gentree $(O)/bench/hwm.so
 
 bench-tools: $(BENCH_TOOLS)
 
@@ -198,6 +200,31 @@ $(O)/bench/unlink-list: bench/unlink_list.c $(O)/config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-.PHONY: bench-tools
+$(O)/bench/stat-list: bench/stat_list.c $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(O)/bench/gentree: bench/gentree.c $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -lm
+
+# preloaded into hindsight-server serve by bench/push.sh to read its own
+# peak RSS at exit, apart from the rsync it runs (whose environment, built
+# from scratch, does not carry LD_PRELOAD)
+$(O)/bench/hwm.so: bench/hwm.c $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+
+# `make bench`: bench/bench.sh, as root, on the full profile (100k files,
+# 2 GiB; about half an hour) or PROFILE=small (minutes). It installs what
+# it needs (bench/deps.sh), builds the server and the helpers, and writes
+# its results to $(O)/bench-PROFILE/ (the full profile's plots to
+# docs/bench/). Never part of `make check`.
+PROFILE ?= full
+bench: all bench-tools
+	@./bench/deps.sh
+	PROFILE=$(PROFILE) ./bench/bench.sh $(abspath $(O))
+
+.PHONY: bench-tools bench
 
 .PHONY: all unit e2e check lint demo deps install install-contrib clean FORCE
