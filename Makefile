@@ -93,6 +93,11 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) fuzz
 
+# The long variants of the reliability suite (more kill points, bigger
+# trees): the same end-to-end tests, with HS_LONG=1. Not part of CI.
+check-long: deps
+	HS_LONG=1 $(MAKE) O=$(O) e2e
+
 lint: $(O)/config.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c11 --include=$(O)/config.h -I src/lib src tests/unit
@@ -227,4 +232,4 @@ bench: all bench-tools
 
 .PHONY: bench-tools bench
 
-.PHONY: all unit e2e check lint demo deps install install-contrib clean FORCE
+.PHONY: all unit e2e check check-long lint demo deps install install-contrib clean FORCE

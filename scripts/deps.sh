@@ -6,7 +6,8 @@ set -eu
 PKGS="gcc make pkg-config clang libclang-rt-14-dev libjansson-dev libinih-dev libcmocka-dev acl python3 \
 rsync openssh-server openssh-client attr jq cppcheck groff-base perl procps \
 iproute2 passwd coreutils findutils util-linux \
-bsdutils systemd cron chromium"
+bsdutils systemd cron chromium \
+libncurses-dev tmux xfsprogs e2fsprogs btrfs-progs strace"
 
 missing=""
 for p in $PKGS; do
