@@ -25,7 +25,8 @@
 #   perf     (MODE=local only) one 1pct push of bare, bare-hs and hindsight
 #            under `perf record -g`: every process of a local push is the
 #            command's child, so the profile is the push's alone on a
-#            shared machine. Reported by command and by symbol.
+#            shared machine. Reported by command, by symbol, and by kind
+#            of work (bench/perfcat.py: perf/categories.md).
 #
 #   With MODE=local, the variants push to a local directory instead, as
 #   root (as make bench's local group: hindsight backup --repo DIR), where
@@ -344,6 +345,7 @@ stage_perf() {
 			grep '%' >"$OUT/perf/$v.sym.txt" || true
 	done
 	set_state full
+	python3 "$SRCDIR/bench/perfcat.py" "$OUT"/perf/*.sym.txt | tee "$OUT/perf/categories.md"
 }
 
 for s in $STAGES; do
@@ -366,6 +368,7 @@ for line in open(out + "/runs.tsv"):
         order.append(v)
     if int(r) >= 1:
         runs[(c, v)].append((float(t), float(u), float(s)))
+order.sort(key=lambda v: v != "bare")   # the baseline first, the rest as run
 cases = [c for c in ("full", "none", "1pct") if any(k[0] == c for k in runs)]
 if cases:
     print("| variant | " + " | ".join(f"{c} median | vs bare" for c in cases) + " |")
@@ -382,6 +385,8 @@ for v in order:
         cpu = statistics.median([u + s for _, u, s in runs[(c, v)]])
         row += [f"{m:.3f} s (CPU {cpu:.2f} s)", f"{m / statistics.median(b):.3f}" if b else "-"]
     print("| " + " | ".join(row) + " |")
+print("\nCPU: hyperfine's user + system time of the command's processes (over ssh,"
+      " the client's only); ratios are of the wall-clock medians.")
 EOF
 cat "$OUT/machine.txt"
 say "results in $OUT"
