@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,7 @@ struct ui {
 	struct browse b;
 	struct job job;
 	struct strbuf msg;            /* one line under the panes */
+	int msg_tail;                 /* too long: show its end (it names a path) */
 	struct overlay ov;
 	struct strbuf want_versions;  /* `v` pressed: show these when fetched */
 	int want_versions_on;
@@ -84,6 +86,12 @@ struct ui {
 	int pending_diff, pending_restore;
 	int list_rows;                /* rows of the listing, from the last draw */
 };
+
+static void msg_clear(struct ui *u)
+{
+	sb_reset(&u->msg);
+	u->msg_tail = 0;
+}
 
 /* Child side: never returns. The answer on out_fd, messages on err_fd. */
 static void job_child(const struct repo *r, struct job *j, char *const words[], size_t n,
@@ -292,6 +300,58 @@ static int put_cols(int y, int x, const char *s, int maxw)
 	return used;
 }
 
+/* The columns s takes on the screen, as put_cols() would draw it. */
+static int cols_of(const char *s)
+{
+	mbstate_t st;
+	size_t len = strlen(s);
+	int cols = 0;
+
+	memset(&st, 0, sizeof(st));
+	while (len) {
+		wchar_t wc;
+		size_t k = mbrtowc(&wc, s, len, &st);
+		int w = 1;
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			k = 1;
+			memset(&st, 0, sizeof(st));
+		} else if ((w = wcwidth(wc)) <= 0 || !iswprint((wint_t)wc)) {
+			w = 1;
+		}
+		cols += w;
+		s += k;
+		len -= k;
+	}
+	return cols;
+}
+
+/*
+ * s as it fits in maxw columns keeping its end, where a path's interesting
+ * part is: "<" and the tail when it is too long.
+ */
+static const char *tail_fit(const char *s, int maxw)
+{
+	if (maxw < 2 || cols_of(s) <= maxw)
+		return s;
+	while (*s && cols_of(s) > maxw - 1) {
+		s++;
+		while (((unsigned char)*s & 0xc0) == 0x80)
+			s++;
+	}
+	return s;
+}
+
+/* put_cols of a path: its tail, after a "<", when it does not fit. */
+static int put_path(int y, int x, const char *s, int maxw)
+{
+	const char *t = tail_fit(s, maxw);
+
+	if (t == s)
+		return put_cols(y, x, s, maxw);
+	put_cols(y, x, "<", 1);
+	return 1 + put_cols(y, x + 1, t, maxw - 1);
+}
+
 /* put_cols, then blanks up to maxw. */
 static void put_padded(int y, int x, const char *s, int maxw)
 {
@@ -327,7 +387,7 @@ static void overlay_versions(struct ui *u, const char *path, const struct bversi
 
 	shown_path(&t, path);
 	if (v->code != 0) {
-		sb_reset(&u->msg);
+		msg_clear(u);
 		sb_addstr(&u->msg, v->msg ? v->msg : "no versions");
 		sb_release(&t);
 		return;
@@ -427,23 +487,24 @@ static void draw_listing(struct ui *u, int y0, int rows, int w)
 	snap_local(u->b.snaps[u->b.cur], local, sizeof(local));
 	shown_path(&p, u->b.path.buf);
 	attron(A_BOLD);
-	put_padded(y0, 0, p.buf, w);
+	put_padded(y0, 0, "", w);
+	put_path(y0, 0, p.buf, w);
 	attroff(A_BOLD);
 	y0++;
 	rows--;
 	if (!l) {
-		sb_addf(&line, "  %c loading %s as of %s", spinner(), p.buf, local);
+		sb_addf(&line, "  %c loading the snapshot of %s", spinner(), local);
 		put_padded(y0, 0, line.buf, w);
 	} else if (l->code == HS_EXIT_NOTFOUND) {
-		sb_addf(&line, "  %s %s in the snapshot of %s", p.buf, browse_absence(&u->b), local);
+		sb_addf(&line, "  this path %s (%s)", browse_absence(&u->b), local);
 		put_padded(y0, 0, line.buf, w);
 		if (rows > 2)
 			put_padded(y0 + 2, 0, "  Left/Right: other snapshots   h: up", w);
 	} else if (l->code != 0) {
-		sb_addf(&line, "  cannot list %s: %s", p.buf, l->msg ? l->msg : "error");
+		sb_addf(&line, "  cannot list this path: %s", l->msg ? l->msg : "error");
 		put_padded(y0, 0, line.buf, w);
 	} else if (!l->is_dir) {
-		sb_addf(&line, "  %s is not a directory in the snapshot of %s", p.buf, local);
+		sb_addf(&line, "  this path is not a directory in the snapshot of %s", local);
 		put_padded(y0, 0, line.buf, w);
 	} else if (u->b.nview == 0) {
 		put_padded(y0, 0, u->b.filter.len ? "  (no name matches the filter)" : "  (empty)", w);
@@ -537,23 +598,27 @@ static void draw_status(struct ui *u, int y, int w)
 
 	snap_local(u->b.snaps[u->b.cur], local, sizeof(local));
 	shown_path(&p, u->b.path.buf);
-	sb_addf(&s, "%c %s (%zu/%zu) %s", u->job.pid > 0 ? spinner() : ' ', local, u->b.cur + 1,
-		u->b.nsnaps, p.buf);
+	sb_addf(&s, "%c %s (%zu/%zu) ", u->job.pid > 0 ? spinner() : ' ', local, u->b.cur + 1,
+		u->b.nsnaps);
 	if (u->b.filter.len && u->prompt != PROMPT_FILTER) {
-		sb_addstr(&s, " [filter: ");
-		show_name(&s, u->b.filter.buf, u->b.filter.len);
-		sb_addch(&s, ']');
+		sb_addstr(&p, " [filter: ");
+		show_name(&p, u->b.filter.buf, u->b.filter.len);
+		sb_addch(&p, ']');
 	}
 	attron(A_REVERSE);
-	put_padded(y, 0, s.buf, w);
-	int room = w - (int)strlen(s.buf) - 2;   /* display forms are mostly ASCII */
-	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
-		int len = (int)strlen(hints[i]);
-		if (len <= room) {
-			put_cols(y, w - len - 1, hints[i], len);
-			break;
-		}
-	}
+	put_padded(y, 0, "", w);
+	int x = put_cols(y, 0, s.buf, w);
+	int pathw = cols_of(p.buf), room = w - x - pathw - 2;
+	const char *h = NULL;
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]) && !h; i++)
+		if ((int)strlen(hints[i]) <= room)
+			h = hints[i];
+	if (!h && w - x - 16 >= 10)
+		h = hints[sizeof(hints) / sizeof(hints[0]) - 1];   /* the path gives way */
+	int hw = h ? (int)strlen(h) + 1 : 0;
+	put_path(y, x, p.buf, w - x - hw - 1);
+	if (h)
+		put_cols(y, w - hw, h, hw - 1);
 	attroff(A_REVERSE);
 	sb_release(&s);
 	sb_release(&p);
@@ -585,12 +650,18 @@ static void draw(struct ui *u)
 	/* the message line, or the prompt */
 	if (u->prompt != PROMPT_NONE) {
 		struct strbuf s = STRBUF_INIT;
-		sb_addstr(&s, u->prompt == PROMPT_FILTER ? "filter: " : "restore to (Esc: cancel): ");
+		const char *label = u->prompt == PROMPT_FILTER ? "filter: " : "restore to (Esc: cancel): ";
 		show_name(&s, u->input.buf, u->input.len);
-		put_padded(rows - 2, 0, s.buf, cols);
+		put_padded(rows - 2, 0, label, cols);
+		/* the end of what is typed stays in sight */
+		put_path(rows - 2, (int)strlen(label), s.buf, cols - (int)strlen(label) - 1);
 		sb_release(&s);
 	} else {
-		put_padded(rows - 2, 0, u->msg.buf, cols);
+		put_padded(rows - 2, 0, "", cols);
+		if (u->msg_tail)
+			put_path(rows - 2, 0, u->msg.buf, cols);
+		else
+			put_cols(rows - 2, 0, u->msg.buf, cols);
 	}
 	draw_status(u, rows - 1, cols);
 	refresh();
@@ -603,7 +674,7 @@ static void say(struct ui *u, const char *fmt, ...)
 {
 	va_list ap;
 
-	sb_reset(&u->msg);
+	msg_clear(u);
 	va_start(ap, fmt);
 	sb_vaddf(&u->msg, fmt, ap);
 	va_end(ap);
@@ -697,16 +768,21 @@ static void job_done(struct ui *u, int code)
 		else
 			overlay_diff(u, top);
 		break;
-	case JOB_RESTORE:
-		shown_path(&shown, j->path.buf);
-		sb_reset(&u->msg);
+	case JOB_RESTORE: {
+		/* the item by its name: the line is short, and it was selected */
+		const char *slash = strrchr(j->path.buf, '/');
+		const char *base = slash ? slash + 1 : j->path.buf;
+		show_name(&shown, base, strlen(base));
+		msg_clear(u);
 		if (code == 0) {
 			sb_addf(&u->msg, "restored %s as ", shown.buf);
 			show_name(&u->msg, j->target.buf, j->target.len);
+			u->msg_tail = 1;
 		} else {
 			sb_addf(&u->msg, "restore of %s failed: %s", shown.buf, why.buf);
 		}
 		break;
+	}
 	case JOB_NONE:
 		break;
 	}
@@ -739,6 +815,7 @@ static void start_restore_prompt(struct ui *u)
 static void confirm_restore(struct ui *u)
 {
 	struct job *j = &u->job;
+	struct stat st;
 	char *rel;
 
 	u->prompt = PROMPT_NONE;
@@ -765,6 +842,14 @@ static void confirm_restore(struct ui *u)
 	sb_reset(&j->target);
 	sb_addf(&j->target, "/%s", rel);
 	free(rel);
+	/* said at once; restore_one() checks again and never replaces anyway */
+	if (lstat(j->target.buf, &st) == 0) {
+		msg_clear(u);
+		show_name(&u->msg, j->target.buf, j->target.len);
+		sb_addstr(&u->msg, " exists: not replacing it");
+		u->msg_tail = 1;
+		return;
+	}
 	u->pending_restore = 1;
 	say(u, "restoring...");
 }
@@ -793,7 +878,7 @@ static void start_diff(struct ui *u)
 	memcpy(j->prev, u->b.snaps[u->b.cur - 1], SNAPNAME_SIZE);
 	memcpy(j->snap, u->b.snaps[u->b.cur], SNAPNAME_SIZE);
 	u->pending_diff = 1;
-	sb_reset(&u->msg);
+	msg_clear(u);
 }
 
 static void want_versions(struct ui *u)
@@ -920,7 +1005,7 @@ static int main_key(struct ui *u, int is_key, wint_t c, int *exit_code)
 		}
 		return 0;
 	}
-	sb_reset(&u->msg);
+	msg_clear(u);
 	switch (c) {
 	case 'k': browse_move(&u->b, -1); break;
 	case 'j': browse_move(&u->b, 1); break;

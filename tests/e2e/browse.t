@@ -1,0 +1,324 @@
+#!/bin/bash
+# hindsight browse, driven in a real terminal: tmux on a private socket,
+# a fixed 100x30 window, keys sent with send-keys and the screen read back
+# with capture-pane (polled with a timeout, never a bare sleep). Against a
+# local repository and a remote one behind a real sshd (ForceCommand).
+#
+# Three snapshots of one tree, made by `hindsight backup`:
+#   S1  docs/a.txt (v1), docs/gone.txt, a file named odd\x01\xffname
+#   S2  docs/a.txt v2, docs/gone.txt deleted, newdir/ created
+#   S3  docs/a.txt v3
+# so docs/a.txt has exactly three versions and docs/gone.txt is only in S1.
+#
+# HS_BROWSE_CAPTURE=FILE saves the screen of the local case (the README's
+# screenshot comes from there).
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$HS_CLIENT" ] || fatal "$HS_BIN/hindsight is built"
+command -v tmux >/dev/null 2>&1 || fatal "tmux is installed (make deps)"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=199"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=199:print_stacktrace=1"
+
+# ------------------------------------------------------------ tmux
+
+TMUX_SOCK="$SCRATCH/tmux.sock"
+RC_FILE="$SCRATCH/browse.rc"
+tm() { tmux -S "$TMUX_SOCK" "$@"; }
+at_cleanup 'tm kill-server >/dev/null 2>&1; true'
+
+# start_browse DIR ARGS...: a fresh 100x30 terminal running bash in DIR,
+# where `hindsight browse ARGS...` is typed; its exit code goes to $RC_FILE.
+start_browse() {
+	local dir=$1 cmd w
+	shift
+	tm kill-server >/dev/null 2>&1
+	rm -f "$RC_FILE"
+	tm -f /dev/null new-session -d -x 100 -y 30 -c "$dir" \
+		env TERM=screen LC_ALL=C.UTF-8 TZ=UTC PS1='$ ' bash --norc --noprofile ||
+		fatal "tmux new-session"
+	cmd=$(printf '%q ' "$HS_CLIENT" browse "$@")
+	tm send-keys -l "$cmd; echo rc=\$? >$(printf '%q' "$RC_FILE")" && tm send-keys Enter
+}
+
+keys() { tm send-keys "$@"; }
+screen() { tm capture-pane -p; }
+
+# shows REGEX [SECONDS]: within SECONDS (default 15) the screen has a line
+# matching REGEX (grep -E).
+shows() {
+	local re=$1 limit=$((${2:-15} * 10)) i=0
+	while ! screen | grep -Eq -- "$re"; do
+		i=$((i + 1))
+		if [ "$i" -ge "$limit" ]; then
+			echo "the screen never showed /$re/:"
+			screen
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# shows_fixed TEXT: as shows, for a fixed string.
+shows_fixed() {
+	local limit=150 i=0
+	while ! screen | grep -Fq -- "$1"; do
+		i=$((i + 1))
+		if [ "$i" -ge "$limit" ]; then
+			echo "the screen never showed '$1':"
+			screen
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# shows_all REGEX...: shows, for each.
+shows_all() {
+	local re
+	for re; do shows "$re" || return 1; done
+}
+
+# shows_not REGEX TEXT: the screen shows REGEX, and then does not hold TEXT.
+shows_not() {
+	shows "$1" || return 1
+	! screen | grep -Eq -- "$2" || { echo "the screen holds /$2/:"; screen; return 1; }
+}
+
+# versions_rows_are REGEX...: the rows of the versions window, in order,
+# and no more.
+versions_rows_are() {
+	local re
+	for re; do shows "$re" || return 1; done
+	! screen | grep -Eq "^$(($# + 1)) " || { echo "more than $# versions:"; screen; return 1; }
+}
+
+content_is() { is_eq "$(cat -- "$1")" "$2"; }
+
+# exited CODE: browse has exited with CODE (polled).
+exited() {
+	wait_until 15 test -s "$RC_FILE" || { echo "browse did not exit:"; screen; return 1; }
+	is_eq "$(cat "$RC_FILE")" "rc=$1"
+}
+
+# terminal_restored: the alternate screen is left, the cursor is shown, and
+# the shell's prompt is back.
+terminal_restored() {
+	is_eq "$(tm display -p '#{alternate_on} #{cursor_flag}')" "0 1" || return 1
+	shows '^\$ ?$' 5
+}
+
+# screen_consistent W H: a W x H screen: H lines, none wider than W, the
+# path at the top, one status line at the bottom naming the snapshot, the
+# timeline's header once and each snapshot once, and no raw control byte.
+screen_consistent() {
+	local w=$1 h=$2 cap
+	cap=$(screen)
+	is_eq "$(tm display -p '#{window_width}x#{window_height}')" "${w}x$h" || return 1
+	[ "$(printf '%s\n' "$cap" | wc -l)" -le "$h" ] || { echo "more than $h lines"; return 1; }
+	[ "$(printf '%s\n' "$cap" | LC_ALL=C.UTF-8 wc -L)" -le "$w" ] ||
+		{ echo "a line is wider than $w:"; printf '%s\n' "$cap"; return 1; }
+	# the path's end stays in sight, however narrow
+	printf '%s\n' "$cap" | head -1 | grep -q "/tree/docs *│SNAPSHOTS" ||
+		{ echo "no path at the top:"; printf '%s\n' "$cap"; return 1; }
+	printf '%s\n' "$cap" | tail -1 | grep -q "(3/3) .*/docs " ||
+		{ echo "no status line at the bottom:"; printf '%s\n' "$cap"; return 1; }
+	[ "$(printf '%s\n' "$cap" | grep -c '(3/3)')" -eq 1 ] || { echo "not one status line:"; printf '%s\n' "$cap"; return 1; }
+	[ "$(printf '%s\n' "$cap" | grep -c 'SNAPSHOTS')" -eq 1 ] || { echo "not one timeline:"; printf '%s\n' "$cap"; return 1; }
+	for s in "$L1" "$L2" "$L3"; do
+		[ "$(printf '%s\n' "$cap" | grep -c -- "│..$s")" -eq 1 ] ||
+			{ echo "snapshot $s is not on the timeline once:"; printf '%s\n' "$cap"; return 1; }
+	done
+	if printf '%s' "$cap" | LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]'; then
+		echo "raw control bytes on the screen"; return 1
+	fi
+}
+
+# ------------------------------------------------------------ the tree
+
+make_snapshots() {   # LABEL ROOT REPO-ARGS...
+	local label=$1 root=$2
+	shift 2
+	mkdir -p "$T/docs"
+	echo v1 >"$T/docs/a.txt"
+	echo keep >"$T/docs/gone.txt"
+	echo odd >"$T/"$'odd\x01\xffname'
+	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 1" "$(cat "$LAST_ERR")"
+	echo v2-longer >"$T/docs/a.txt"
+	rm "$T/docs/gone.txt"
+	mkdir "$T/newdir"
+	echo n >"$T/newdir/n.txt"
+	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 2" "$(cat "$LAST_ERR")"
+	echo v3 >"$T/docs/a.txt"
+	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 3" "$(cat "$LAST_ERR")"
+	read -r S1 S2 S3 <<<"$(snapshots "$root" | tr '\n' ' ')"
+	[ -n "$S3" ] || fatal "[$label] three snapshots" "$(snapshots "$root")"
+	L1=$(date -u -d "$(echo "$S1" | sed -E 's/^(....)_(..)_(..)_(..)_(..)_(..)$/\1-\2-\3 \4:\5:\6/')" '+%Y-%m-%d %H:%M:%S')
+	L2=$(date -u -d "$(echo "$S2" | sed -E 's/^(....)_(..)_(..)_(..)_(..)_(..)$/\1-\2-\3 \4:\5:\6/')" '+%Y-%m-%d %H:%M:%S')
+	L3=$(date -u -d "$(echo "$S3" | sed -E 's/^(....)_(..)_(..)_(..)_(..)_(..)$/\1-\2-\3 \4:\5:\6/')" '+%Y-%m-%d %H:%M:%S')
+}
+
+# browse_case LABEL ROOT FULL REPO-ARGS...: the cases, in one session.
+# FULL=1 also runs the versions, odd-name, absence, refusal and resize cases.
+browse_case() {
+	local label=$1 root=$2 full=$3
+	shift 3
+	local -a R=("$@")
+
+	start_browse "$T" "${R[@]}"
+	assert "[$label] browse starts at the current directory, in the newest snapshot" \
+		shows "^$T +│SNAPSHOTS"
+	assert "[$label] ... the status line names the newest snapshot, in local time, and the path" \
+		shows "$L3 \\(3/3\\) $T "
+	assert "[$label] ... the timeline lists the three snapshots, the newest selected" \
+		shows_all "│ .$L1" "│ .$L2" "│>.$L3"
+	assert "[$label] ... the cursor is on the first entry, docs/" shows '^> docs/ '
+	if [ "$full" = 1 ]; then
+		assert "[$label] a name with \\x01 and invalid UTF-8 is shown escaped" \
+			shows_fixed '  odd\x01\xffname '
+		[ -n "${HS_BROWSE_CAPTURE:-}" ] && screen >"$HS_BROWSE_CAPTURE"
+	fi
+
+	# ---- navigate
+	keys Enter
+	assert "[$label] Enter descends into docs/" shows "^$T/docs +│"
+	assert "[$label] ... listing a.txt (the newest, 3 bytes) and not the deleted gone.txt" \
+		shows_not '^> a\.txt +3 ' gone.txt
+
+	# ---- versions
+	keys v
+	assert "[$label] v lists the three versions of a.txt" shows "^/?$T/docs/a\\.txt: 3 versions"
+	assert "[$label] ... numbered 1 to 3 with their first and last snapshots, no 4th" \
+		versions_rows_are "^1 +$L1 +$L1 " "^2 +$L2 +$L2 " "^3 +$L3 +$L3 "
+	keys Escape
+	assert "[$label] Esc closes the versions" shows '^> a\.txt '
+	if [ "$full" = 1 ]; then
+		assert "[$label] ... and the timeline marks the three snapshots where a.txt changed" \
+			shows_all "│ \\*$L1" "│ \\*$L2" "│>\\*$L3"
+	fi
+
+	# ---- back in time, restore
+	keys Left
+	assert "[$label] Left steps back one snapshot, same path" shows "$L2 \\(2/3\\) $T/docs "
+	keys '['
+	assert "[$label] [ steps back again, to the first snapshot" shows "$L1 \\(1/3\\) $T/docs "
+	assert "[$label] ... where the deleted gone.txt is listed" shows '^  gone\.txt +5 '
+	keys j
+	assert "[$label] j selects it" shows '^> gone\.txt '
+	keys r
+	assert "[$label] r asks where, next to the original, as hindsight restore names it" \
+		shows "^restore to \\(Esc: cancel\\): .*/docs/gone\\.txt\\.restored-$S1\$"
+	keys C-u
+	tm send-keys -l "$T/docs/gone.txt"
+	keys Enter
+	assert "[$label] ... restoring it to its old name says so" \
+		shows_fixed "restored gone.txt as $T/docs/gone.txt"
+	assert "[$label] ... and gone.txt is back with its content" content_is "$T/docs/gone.txt" keep
+	assert "[$label] ... and nothing else appeared in docs" \
+		is_eq "$(ls -A "$T/docs" | tr '\n' ' ')" "a.txt gone.txt "
+	if [ "$full" = 1 ]; then
+		local before
+		echo changed-here >"$T/docs/gone.txt"
+		before=$(stat -c '%i %s %Y' "$T/docs/gone.txt")
+		keys r C-u
+		tm send-keys -l "$T/docs/gone.txt"
+		keys Enter
+		assert "[$label] restoring over an existing file is refused, and says so" \
+			shows_fixed "$T/docs/gone.txt exists: not replacing it"
+		assert "[$label] ... and the file is untouched" \
+			is_eq "$(stat -c '%i %s %Y' "$T/docs/gone.txt") $(cat "$T/docs/gone.txt")" \
+			"$before changed-here"
+		keys r Enter
+		assert "[$label] r then Enter restores next to the original by default" \
+			shows "^(restored gone\\.txt as |<).*/docs/gone\\.txt\\.restored-$S1\$"
+		assert "[$label] ... with its content" content_is "$T/docs/gone.txt.restored-$S1" keep
+		assert "[$label] ... and no staging directory is left" \
+			is_eq "$(find "$T" -name '.hindsight-restore*' | wc -l)" 0
+		rm -f "$T/docs/gone.txt.restored-$S1"
+	fi
+	rm -f "$T/docs/gone.txt"
+
+	if [ "$full" = 1 ]; then
+		# ---- a path that did not exist yet
+		keys h
+		assert "[$label] h goes up, the cursor on docs/" shows '^> docs/ '
+		keys ']' ']'
+		assert "[$label] ] steps forward to the newest snapshot" shows "$L3 \\(3/3\\) $T "
+		keys j Enter
+		assert "[$label] into newdir/ (made for S2)" shows "^$T/newdir +│"
+		keys Left Left
+		assert "[$label] two snapshots back, newdir is said not to exist yet" \
+			shows "^  this path did not exist yet \\($L1\\)"
+		keys Right Right h
+		assert "[$label] back in the newest, up again" shows '^> newdir/ '
+		keys '/' o d d Enter
+		assert "[$label] / filters by name: only the odd name is left" \
+			shows_not '^> odd' 'docs/' 
+		keys Escape
+		assert "[$label] Esc clears the filter" shows '^  docs/ '
+		keys k k
+		keys Enter
+		assert "[$label] ... and Enter opens docs/ again" shows "^$T/docs +│"
+
+		# ---- resize
+		tm resize-window -x 70 -y 15
+		assert "[$label] resized to 70x15: the screen is redrawn consistently" \
+			wait_until 10 screen_consistent 70 15
+		screen_consistent 70 15 >"$SCRATCH/resize.why" 2>&1 || diag "$(cat "$SCRATCH/resize.why")"
+		tm resize-window -x 120 -y 40
+		assert "[$label] resized to 120x40: the same" wait_until 10 screen_consistent 120 40
+		screen_consistent 120 40 >"$SCRATCH/resize.why" 2>&1 || diag "$(cat "$SCRATCH/resize.why")"
+		tm resize-window -x 100 -y 30
+		assert "[$label] back to 100x30: the same" wait_until 10 screen_consistent 100 30
+		keys '?'
+		assert "[$label] ? shows the keys" shows '^hindsight browse: keys'
+		keys q
+		assert "[$label] ... and q closes the help, not the browser" shows "^$T/docs +│"
+	fi
+
+	# ---- quit
+	keys q
+	assert "[$label] q exits 0" exited 0
+	assert "[$label] ... and restores the terminal (alternate screen left, cursor shown)" \
+		terminal_restored
+	tm kill-server >/dev/null 2>&1
+}
+
+# ------------------------------------------------------------ refusals
+
+LREPO="$SCRATCH/repo"
+mkdir -p "$LREPO" "$SCRATCH/empty"
+
+assert "browse without a terminal exits 2 (usage)" \
+	must_fail 2 "$HS_CLIENT" browse --repo "$LREPO"
+assert "... with one line saying it needs a terminal" \
+	bash -c "[ \$(wc -l <'$LAST_ERR') -eq 1 ] && grep -q 'browse needs a terminal' '$LAST_ERR'"
+assert "browse with a stray argument exits 2" \
+	must_fail 2 "$HS_CLIENT" browse --repo "$LREPO" a b
+
+start_browse "$SCRATCH" --repo "$SCRATCH/empty"
+assert "browse of a repository with no snapshots exits 10" exited 10
+assert "... saying so in one line" shows "^hindsight: no snapshots yet in $SCRATCH/empty: nothing to browse"
+tm kill-server >/dev/null 2>&1
+start_browse "$SCRATCH" --repo "$SCRATCH/no-such-repo"
+assert "browse of a repository that is not there exits 10" exited 10
+tm kill-server >/dev/null 2>&1
+
+# ------------------------------------------------------------ local
+
+T="$SCRATCH/local/tree"
+make_snapshots local "$LREPO" --repo "$LREPO"
+start_browse "$T" --repo "$LREPO" --at 1999-01-01
+assert "[local] browse --at a time before the first snapshot exits 10" exited 10
+tm kill-server >/dev/null 2>&1
+browse_case local "$LREPO" 1 --repo "$LREPO"
+
+# ------------------------------------------------------------ ssh
+
+new_account b
+A=$ACCOUNT
+start_sshd forcecommand "$A"
+T="$SCRATCH/ssh/tree"
+make_snapshots ssh "$(home_of "$A")" --repo server: --ssh "ssh -F $(ssh_conf "$A")"
+browse_case ssh "$(home_of "$A")" 0 --repo server: --ssh "ssh -F $(ssh_conf "$A")"
+
+done_testing
