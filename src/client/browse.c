@@ -548,7 +548,8 @@ static void draw_overlay(struct ui *u, int y0, int rows, int w)
 	size_t n = ov->lines.n;
 
 	attron(A_BOLD);
-	put_padded(y0, 0, ov->title.buf, w);
+	put_padded(y0, 0, "", w);
+	put_path(y0, 0, ov->title.buf, w);
 	attroff(A_BOLD);
 	rows--;
 	if (rows <= 0)
@@ -890,6 +891,7 @@ static void want_versions(struct ui *u)
 		return;
 	}
 	u->want_versions_on = 1;
+	browse_want_versions(&u->b, u->want_versions.buf);
 }
 
 /* `v` was pressed and the versions have arrived: show them. */

@@ -80,6 +80,7 @@ struct browse {
 	int have_sel;
 	size_t cursor, top;             /* in the view */
 	struct strbuf filter;           /* names shown contain this (any case) */
+	struct strbuf want_ver;         /* versions asked for (`v`), or "" */
 	size_t *view;                   /* listing indexes passing the filter */
 	size_t nview;
 	struct bcache_ls *ls;
@@ -99,11 +100,16 @@ const struct blisting *browse_listing(const struct browse *b);
 const struct bversions *browse_versions(const struct browse *b, const char *path);
 
 /*
- * What to fetch next: the listing shown, then the versions of the item
- * under the cursor. Returns 1 and fills q (bquery_free() it), or 0.
+ * What to fetch next: the listing shown, the versions of its path if it is
+ * not in this snapshot (browse_absence()), then the versions asked for with
+ * browse_want_versions(), then those of the item under the cursor unless
+ * it is a directory (a directory is a new inode in every snapshot, so its
+ * versions mark every one). Returns 1 and fills q (bquery_free() it), or 0.
  */
 int browse_next_query(const struct browse *b, struct bquery *q);
 void bquery_free(struct bquery *q);
+/* Fetch the versions of this raw path next (if they are not cached). */
+void browse_want_versions(struct browse *b, const char *path);
 /* Store an answer (taken over). A second answer for one key is dropped. */
 void browse_put_ls(struct browse *b, const char *snap, const char *path, struct blisting *l);
 void browse_put_versions(struct browse *b, const char *path, struct bversions *v);
@@ -130,14 +136,16 @@ void browse_set_filter(struct browse *b, const char *f);
 /*
  * The timeline's mark for snapshot i, from the versions of the selected
  * item: '*' a version starts there (created or changed), 'x' it is gone
- * there, ' ' nothing (or not known yet).
+ * there, ' ' nothing (or not known yet, or a directory).
  */
 char browse_mark(const struct browse *b, size_t i);
 
 /*
- * Why the path is not listed in the current snapshot (code 10): "did not
- * exist yet" when a newer snapshot has it, "no longer existed" when an
- * older one does, else "is not in this snapshot".
+ * Why the path is not listed in the current snapshot (code 10), from its
+ * versions (which browse_next_query() then asks for): "did not exist yet"
+ * (its first version is newer), "no longer existed" (its last is older),
+ * "is not in this snapshot" (a gap), "is in no snapshot". Until they come,
+ * from the listings fetched: newer ones only, older ones only, or neither.
  */
 const char *browse_absence(const struct browse *b);
 

@@ -5,6 +5,7 @@
  */
 #include "browse.h"
 #include "client.h"
+#include "../lib/exitcodes.h"
 #include "../lib/history.h"
 
 #include <ctype.h>
@@ -200,6 +201,7 @@ void browse_init(struct browse *b, char (*const snaps)[SNAPNAME_SIZE], size_t n,
 	sb_init(&b->path);
 	sb_init(&b->sel);
 	sb_init(&b->filter);
+	sb_init(&b->want_ver);
 	sb_addstr(&b->path, path);
 }
 
@@ -220,6 +222,7 @@ void browse_free(struct browse *b)
 	sb_release(&b->path);
 	sb_release(&b->sel);
 	sb_release(&b->filter);
+	sb_release(&b->want_ver);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -258,13 +261,28 @@ int browse_next_query(const struct browse *b, struct bquery *q)
 		sb_addstr(&q->path, b->path.buf);
 		return 1;
 	}
-	browse_selected_path(b, &q->path);
-	if (q->path.len && !browse_versions(b, q->path.buf)) {
-		q->kind = BQ_VERSIONS;
+	q->kind = BQ_VERSIONS;
+	/* not here: its versions say whether it did not exist yet or no longer */
+	if (browse_listing(b)->code == HS_EXIT_NOTFOUND && !browse_versions(b, b->path.buf)) {
+		sb_add(&q->path, b->path.buf, b->path.len);
 		return 1;
 	}
-	sb_release(&q->path);
+	if (b->want_ver.len && !browse_versions(b, b->want_ver.buf)) {
+		sb_add(&q->path, b->want_ver.buf, b->want_ver.len);
+		return 1;
+	}
+	const struct bentry *e = browse_selected(b);
+	browse_selected_path(b, &q->path);
+	if (e && strcmp(e->type, "dir") && !browse_versions(b, q->path.buf))
+		return 1;
+	bquery_free(q);
 	return 0;
+}
+
+void browse_want_versions(struct browse *b, const char *path)
+{
+	sb_reset(&b->want_ver);
+	sb_addstr(&b->want_ver, path);
 }
 
 void bquery_free(struct bquery *q)
@@ -441,8 +459,11 @@ char browse_mark(const struct browse *b, size_t i)
 	const struct bversions *v;
 	char mark = ' ';
 
+	const struct bentry *e = browse_selected(b);
+	if (!e || !strcmp(e->type, "dir"))
+		return ' ';
 	browse_selected_path(b, &p);
-	v = p.len ? browse_versions(b, p.buf) : NULL;
+	v = browse_versions(b, p.buf);
 	sb_release(&p);
 	if (!v || v->code != 0)
 		return ' ';
@@ -458,7 +479,21 @@ char browse_mark(const struct browse *b, size_t i)
 
 const char *browse_absence(const struct browse *b)
 {
+	const struct bversions *v = browse_versions(b, b->path.buf);
 	int newer = 0, older = 0;
+
+	if (v && v->code == 0 && v->n) {
+		size_t first = snap_index(b, v->v[0].first);
+		size_t last = snap_index(b, v->v[v->n - 1].last);
+		if (first < b->nsnaps && first > b->cur)
+			return "did not exist yet";
+		if (last < b->nsnaps && last < b->cur)
+			return "no longer existed";
+		return "is not in this snapshot";
+	}
+	if (v && v->code == HS_EXIT_NOTFOUND)
+		return "is in no snapshot";
+	/* not known yet: what the listings fetched so far say */
 
 	for (size_t i = 0; i < b->nls; i++) {
 		if (b->ls[i].l.code != 0 || strcmp(b->ls[i].path.buf, b->path.buf))

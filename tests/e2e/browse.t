@@ -199,6 +199,15 @@ browse_case() {
 	# ---- back in time, restore
 	keys Left
 	assert "[$label] Left steps back one snapshot, same path" shows "$L2 \\(2/3\\) $T/docs "
+	if [ "$full" = 1 ]; then
+		keys d
+		assert "[$label] d lists the changes in docs/ since the previous snapshot" \
+			shows "docs: 2 changes from $L1 to $L2 *│"
+		assert "[$label] ... a.txt modified, gone.txt removed, as hindsight diff says" \
+			shows_all "^M $T/docs/a\\.txt +│" "^- $T/docs/gone\\.txt +│"
+		keys q
+		assert "[$label] ... q closes them" shows '^> a\.txt '
+	fi
 	keys '['
 	assert "[$label] [ steps back again, to the first snapshot" shows "$L1 \\(1/3\\) $T/docs "
 	assert "[$label] ... where the deleted gone.txt is listed" shows '^  gone\.txt +5 '

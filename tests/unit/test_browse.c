@@ -178,11 +178,19 @@ static void asks_for_the_listing_then_the_versions(void **state)
 	bversions_failed(&v, HS_EXIT_NOTFOUND, NULL);
 	browse_put_versions(&b, "home/me/a", &v);
 	assert_int_equal(browse_next_query(&b, &q), 0);
-	/* the cursor moves on: that item's versions are wanted next */
+	/* the cursor moves on to a directory: its versions are not fetched
+	 * unasked (a new inode in every snapshot), only when `v` wants them */
 	browse_move(&b, 1);
+	assert_int_equal(browse_next_query(&b, &q), 0);
+	browse_want_versions(&b, "home/me/b");
 	assert_int_equal(browse_next_query(&b, &q), 1);
+	assert_int_equal(q.kind, BQ_VERSIONS);
 	assert_string_equal(q.path.buf, "home/me/b");
 	bquery_free(&q);
+	bversions_failed(&v, HS_EXIT_ERROR, "lost");
+	browse_put_versions(&b, "home/me/b", &v);
+	assert_int_equal(browse_next_query(&b, &q), 0);
+	assert_string_equal(browse_versions(&b, "home/me/b")->msg, "lost");
 
 	/* a second answer for one key is dropped: the first stays */
 	put_dir(&b, S(4), "home/me", "z:file", NULL);
@@ -319,6 +327,51 @@ static void stepping_through_time_keeps_the_path(void **state)
 	put_absent(&b, S(1), "old");
 	assert_string_equal(browse_absence(&b), "no longer existed");
 	browse_free(&b);
+	/* its versions tell, whatever was fetched before */
+	browse_init(&b, snaps, 5, 2, "d");
+	put_absent(&b, S(2), "d");
+	struct bquery q;
+	assert_int_equal(browse_next_query(&b, &q), 1);
+	assert_int_equal(q.kind, BQ_VERSIONS);
+	assert_string_equal(q.path.buf, "d");
+	bquery_free(&q);
+	json_t *top = answer_parse(
+		"{\"protocol\": 1, \"verb\": \"versions\", \"versions\": ["
+		"{\"first\": \"2026_11_04_10_00_00\", \"last\": \"2026_11_05_10_00_00\"}]}",
+		"versions");
+	struct bversions v;
+	assert_int_equal(bversions_from_json(top, &v), 0);
+	json_decref(top);
+	browse_put_versions(&b, "d", &v);
+	assert_int_equal(browse_next_query(&b, &q), 0);
+	assert_string_equal(browse_absence(&b), "did not exist yet");
+	browse_step(&b, -1);
+	put_absent(&b, S(1), "d");
+	assert_string_equal(browse_absence(&b), "did not exist yet");
+	browse_free(&b);
+	browse_init(&b, snaps, 5, 4, "d");
+	put_absent(&b, S(4), "d");
+	top = answer_parse(
+		"{\"protocol\": 1, \"verb\": \"versions\", \"versions\": ["
+		"{\"first\": \"2026_11_01_10_00_00\", \"last\": \"2026_11_01_10_00_00\"},"
+		"{\"first\": \"2026_11_03_10_00_00\", \"last\": \"2026_11_03_10_00_00\"}]}",
+		"versions");
+	assert_int_equal(bversions_from_json(top, &v), 0);
+	json_decref(top);
+	browse_put_versions(&b, "d", &v);
+	assert_string_equal(browse_absence(&b), "no longer existed");
+	browse_step(&b, -1);
+	browse_step(&b, -1);
+	browse_step(&b, -1);
+	put_absent(&b, S(1), "d");
+	assert_string_equal(browse_absence(&b), "is not in this snapshot");   /* a gap */
+	browse_free(&b);
+	browse_init(&b, snaps, 5, 4, "never");
+	put_absent(&b, S(4), "never");
+	bversions_failed(&v, HS_EXIT_NOTFOUND, "no /never in any snapshot");
+	browse_put_versions(&b, "never", &v);
+	assert_string_equal(browse_absence(&b), "is in no snapshot");
+	browse_free(&b);
 	/* nothing known either way */
 	browse_init(&b, snaps, 5, 2, "never");
 	put_absent(&b, S(2), "never");
@@ -340,7 +393,7 @@ static void the_timeline_marks_changes(void **state)
 
 	(void)state;
 	browse_init(&b, snaps, 5, 3, "t");
-	put_dir(&b, S(3), "t", "f:file", "g:file", NULL);
+	put_dir(&b, S(3), "t", "f:file", "g:file", "d:dir", NULL);
 	for (size_t i = 0; i < 5; i++)
 		marks[i] = browse_mark(&b, i);
 	assert_string_equal(marks, "     ");   /* not fetched yet */
@@ -351,6 +404,14 @@ static void the_timeline_marks_changes(void **state)
 		marks[i] = browse_mark(&b, i);
 	assert_string_equal(marks, "* * x");
 	browse_move(&b, 1);   /* g: its own versions, unknown */
+	assert_int_equal(browse_mark(&b, 0), ' ');
+	/* a directory is never marked, whatever its versions say */
+	browse_move(&b, 1);
+	assert_string_equal(sel_name(&b), "d");
+	top = answer_parse(text, "versions");
+	assert_int_equal(bversions_from_json(top, &v), 0);
+	json_decref(top);
+	browse_put_versions(&b, "t/d", &v);
 	assert_int_equal(browse_mark(&b, 0), ' ');
 	browse_free(&b);
 }
