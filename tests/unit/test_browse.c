@@ -26,17 +26,17 @@ static char snaps[5][SNAPNAME_SIZE] = {
 #define S(i) snaps[i]
 
 /* Store a directory listing of "name:type" words (NULL-terminated). */
-static void put_dir(struct browse *b, const char *snap, const char *path, ...)
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NO_NAMES ((const char *const[]){ NULL })
+static void put_dir(struct browse *b, const char *snap, const char *path, const char *const *words)
 {
 	json_t *top = json_pack("{s:i, s:s, s:s, s:s, s:s, s:[]}", "protocol", 1, "verb", "ls",
 				"snapshot", snap, "path", path, "type", "dir", "entries");
 	json_t *arr = json_object_get(top, "entries");
 	struct blisting l;
-	va_list ap;
 	const char *w;
 
-	va_start(ap, path);
-	while ((w = va_arg(ap, const char *)) != NULL) {
+	while ((w = *words++) != NULL) {
 		const char *colon = strchr(w, ':');
 		char name[64];
 		snprintf(name, sizeof(name), "%.*s", (int)(colon - w), w);
@@ -44,7 +44,6 @@ static void put_dir(struct browse *b, const char *snap, const char *path, ...)
 						     colon + 1, "size", (json_int_t)10,
 						     "mtime", (json_int_t)1700000000));
 	}
-	va_end(ap);
 	assert_int_equal(blisting_from_json(top, &l), 0);
 	json_decref(top);
 	browse_put_ls(b, snap, path, &l);
@@ -166,7 +165,7 @@ static void asks_for_the_listing_then_the_versions(void **state)
 	assert_string_equal(q.path.buf, "home/me");
 	bquery_free(&q);
 
-	put_dir(&b, S(4), "home/me", "a:file", "b:dir", NULL);
+	put_dir(&b, S(4), "home/me", NAMES("a:file", "b:dir"));
 	assert_non_null(browse_listing(&b));
 	assert_string_equal(sel_name(&b), "a");
 	assert_int_equal(browse_next_query(&b, &q), 1);
@@ -193,7 +192,7 @@ static void asks_for_the_listing_then_the_versions(void **state)
 	assert_string_equal(browse_versions(&b, "home/me/b")->msg, "lost");
 
 	/* a second answer for one key is dropped: the first stays */
-	put_dir(&b, S(4), "home/me", "z:file", NULL);
+	put_dir(&b, S(4), "home/me", NAMES("z:file"));
 	assert_int_equal(browse_listing(&b)->n, 2);
 	browse_free(&b);
 }
@@ -208,8 +207,8 @@ static void the_cursor_is_clamped_and_scrolls(void **state)
 	browse_init(&b, snaps, 5, 4, "");
 	browse_move(&b, 1);   /* nothing listed yet: nothing happens */
 	assert_int_equal(b.cursor, 0);
-	put_dir(&b, S(4), "", "a:file", "b:file", "c:file", "d:file", "e:file", "f:file",
-		"g:file", "h:file", "i:file", "j:file", NULL);
+	put_dir(&b, S(4), "", NAMES("a:file", "b:file", "c:file", "d:file", "e:file", "f:file",
+		"g:file", "h:file", "i:file", "j:file"));
 	assert_int_equal(b.nview, 10);
 	browse_move(&b, -1);
 	assert_int_equal(b.cursor, 0);
@@ -246,7 +245,7 @@ static void enter_and_up_walk_the_tree(void **state)
 
 	(void)state;
 	browse_init(&b, snaps, 5, 4, "");
-	put_dir(&b, S(4), "", "etc:dir", "home:dir", "vmlinuz:file", NULL);
+	put_dir(&b, S(4), "", NAMES("etc:dir", "home:dir", "vmlinuz:file"));
 	browse_move(&b, 2);
 	assert_int_equal(browse_enter(&b), -1);   /* a file */
 	assert_string_equal(b.path.buf, "");
@@ -257,10 +256,10 @@ static void enter_and_up_walk_the_tree(void **state)
 	assert_int_equal(browse_next_query(&b, &q), 1);
 	assert_string_equal(q.path.buf, "home");
 	bquery_free(&q);
-	put_dir(&b, S(4), "home", "me:dir", NULL);
+	put_dir(&b, S(4), "home", NAMES("me:dir"));
 	assert_int_equal(browse_enter(&b), 0);
 	assert_string_equal(b.path.buf, "home/me");
-	put_dir(&b, S(4), "home/me", NULL);   /* empty */
+	put_dir(&b, S(4), "home/me", NO_NAMES);   /* empty */
 	assert_null(browse_selected(&b));
 	assert_int_equal(browse_enter(&b), -1);
 	/* up: the cursor is on where we came from, at once (cached) */
@@ -277,7 +276,7 @@ static void enter_and_up_walk_the_tree(void **state)
 	browse_init(&b, snaps, 5, 4, "a/b/c");
 	assert_int_equal(browse_up(&b), 0);
 	assert_string_equal(b.path.buf, "a/b");
-	put_dir(&b, S(4), "a/b", "a1:file", "b1:file", "c:dir", "d:dir", NULL);
+	put_dir(&b, S(4), "a/b", NAMES("a1:file", "b1:file", "c:dir", "d:dir"));
 	assert_string_equal(sel_name(&b), "c");
 	browse_free(&b);
 }
@@ -290,7 +289,7 @@ static void stepping_through_time_keeps_the_path(void **state)
 
 	(void)state;
 	browse_init(&b, snaps, 5, 4, "docs");
-	put_dir(&b, S(4), "docs", "a:file", "c:file", NULL);
+	put_dir(&b, S(4), "docs", NAMES("a:file", "c:file"));
 	browse_move(&b, 1);
 	assert_int_equal(browse_step(&b, 1), -1);   /* the newest */
 	assert_int_equal(browse_step(&b, -1), 0);
@@ -298,7 +297,7 @@ static void stepping_through_time_keeps_the_path(void **state)
 	assert_string_equal(b.path.buf, "docs");
 	assert_null(browse_listing(&b));
 	/* the selected name is found again in the older listing */
-	put_dir(&b, S(3), "docs", "a:file", "b:file", "c:file", NULL);
+	put_dir(&b, S(3), "docs", NAMES("a:file", "b:file", "c:file"));
 	assert_string_equal(sel_name(&b), "c");
 	assert_int_equal(b.cursor, 2);
 	/* before the directory existed */
@@ -322,7 +321,7 @@ static void stepping_through_time_keeps_the_path(void **state)
 
 	/* a directory deleted later: "no longer existed" */
 	browse_init(&b, snaps, 5, 0, "old");
-	put_dir(&b, S(0), "old", "x:file", NULL);
+	put_dir(&b, S(0), "old", NAMES("x:file"));
 	browse_step(&b, 1);
 	put_absent(&b, S(1), "old");
 	assert_string_equal(browse_absence(&b), "no longer existed");
@@ -393,7 +392,7 @@ static void the_timeline_marks_changes(void **state)
 
 	(void)state;
 	browse_init(&b, snaps, 5, 3, "t");
-	put_dir(&b, S(3), "t", "f:file", "g:file", "d:dir", NULL);
+	put_dir(&b, S(3), "t", NAMES("f:file", "g:file", "d:dir"));
 	for (size_t i = 0; i < 5; i++)
 		marks[i] = browse_mark(&b, i);
 	assert_string_equal(marks, "     ");   /* not fetched yet */
@@ -450,7 +449,7 @@ static void the_filter_narrows_the_listing(void **state)
 
 	(void)state;
 	browse_init(&b, snaps, 5, 4, "");
-	put_dir(&b, S(4), "", "Makefile:file", "README:file", "make.sh:file", "src:dir", NULL);
+	put_dir(&b, S(4), "", NAMES("Makefile:file", "README:file", "make.sh:file", "src:dir"));
 	browse_move(&b, 2);
 	assert_string_equal(sel_name(&b), "make.sh");
 	browse_set_filter(&b, "MAKE");
