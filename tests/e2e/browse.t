@@ -10,8 +10,8 @@
 #   S3  docs/a.txt v3
 # so docs/a.txt has exactly three versions and docs/gone.txt is only in S1.
 #
-# HS_BROWSE_CAPTURE=FILE saves the screen of the local case (the README's
-# screenshot comes from there).
+# HS_BROWSE_CAPTURE=DIR saves screens of the local case there, the tree's
+# path shown as /home/me/project (the README's screenshots come from there).
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$HS_CLIENT" ] || fatal "$HS_BIN/hindsight is built"
@@ -94,6 +94,32 @@ versions_rows_are() {
 
 content_is() { is_eq "$(cat -- "$1")" "$2"; }
 
+# capture NAME: with HS_BROWSE_CAPTURE set, the screen into NAME.txt there,
+# $T shown as /home/me/project (padded, so the columns stay where they are)
+# and the blank rows of the panes after the first two left out.
+capture() {
+	[ -n "${HS_BROWSE_CAPTURE:-}" ] || return 0
+	screen | awk -v t="$T" -v n="/home/me/project" '
+		{
+			out = ""; line = $0
+			while ((i = index(line, t)) > 0) {
+				rest = substr(line, i + length(t))
+				# the padding goes where the blanks after it start
+				j = index(rest, "  ")
+				pad = ""
+				if (j > 0)
+					for (k = 0; k < length(t) - length(n); k++) pad = pad " "
+				else
+					j = length(rest) + 1
+				out = out substr(line, 1, i - 1) n substr(rest, 1, j - 1) pad
+				line = substr(rest, j)
+			}
+			out = out line
+			if (out ~ /^ *│ *$/ && ++blank > 2) next
+			print out
+		}' >"$HS_BROWSE_CAPTURE/$1.txt"
+}
+
 # exited CODE: browse has exited with CODE (polled).
 exited() {
 	wait_until 15 test -s "$RC_FILE" || { echo "browse did not exit:"; screen; return 1; }
@@ -175,7 +201,7 @@ browse_case() {
 	if [ "$full" = 1 ]; then
 		assert "[$label] a name with \\x01 and invalid UTF-8 is shown escaped" \
 			shows_fixed '  odd\x01\xffname '
-		[ -n "${HS_BROWSE_CAPTURE:-}" ] && screen >"$HS_BROWSE_CAPTURE"
+		capture top
 	fi
 
 	# ---- navigate
@@ -187,6 +213,7 @@ browse_case() {
 	# ---- versions
 	keys v
 	assert "[$label] v lists the three versions of a.txt" shows "^/?$T/docs/a\\.txt: 3 versions"
+	[ "$full" = 1 ] && capture versions
 	assert "[$label] ... numbered 1 to 3 with their first and last snapshots, no 4th" \
 		versions_rows_are "^1 +$L1 +$L1 " "^2 +$L2 +$L2 " "^3 +$L3 +$L3 "
 	keys Escape
@@ -213,6 +240,11 @@ browse_case() {
 	assert "[$label] ... where the deleted gone.txt is listed" shows '^  gone\.txt +5 '
 	keys j
 	assert "[$label] j selects it" shows '^> gone\.txt '
+	if [ "$full" = 1 ]; then
+		assert "[$label] ... and the timeline marks where it appeared (*) and was gone (x)" \
+			shows_all "│>\\*$L1" "│ x$L2"
+		capture restore
+	fi
 	keys r
 	assert "[$label] r asks where, next to the original, as hindsight restore names it" \
 		shows "^restore to \\(Esc: cancel\\): .*/docs/gone\\.txt\\.restored-$S1\$"
