@@ -100,8 +100,12 @@ static void job_child(const struct repo *r, struct job *j, char *const words[], 
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int code;
 
-	/* ssh must not read our keys, nor write on the screen */
-	if (null < 0 || dup2(null, 0) < 0 || dup2(err_fd, 2) < 0 ||
+	/*
+	 * ssh must not read our keys, nor write on the screen: not even a
+	 * password prompt on /dev/tty, so no controlling terminal at all
+	 * (ssh then fails, and says why on stderr, which we show)
+	 */
+	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(err_fd, 2) < 0 ||
 	    dup2(j->kind == JOB_RESTORE ? err_fd : null, 1) < 0)
 		_exit(HS_EXIT_ERROR);
 	if (j->kind == JOB_RESTORE) {
