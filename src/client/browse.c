@@ -43,6 +43,14 @@ static const char browse_usage[] =
 #define TIMELINE_W 22   /* mark, space, "YYYY-MM-DD HH:MM:SS", space */
 #define ANSWER_MAX ((size_t)64 << 20)
 
+/* SIGTERM, SIGHUP or SIGINT: leave as after q, with the terminal restored. */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
 /* ---------------------------------------------------------------- jobs */
 
 enum job_kind { JOB_NONE, JOB_LS, JOB_VERSIONS, JOB_DIFF, JOB_RESTORE };
@@ -84,6 +92,7 @@ struct ui {
 	struct strbuf restore_rel;    /* the item the restore prompt is for */
 	char restore_snap[SNAPNAME_SIZE];
 	int pending_diff, pending_restore;
+	int quit_after_restore;       /* q during a restore: quit when it is done */
 	int list_rows;                /* rows of the listing, from the last draw */
 };
 
@@ -99,6 +108,10 @@ static void job_child(const struct repo *r, struct job *j, char *const words[], 
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int code;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 
 	/*
 	 * ssh must not read our keys, nor write on the screen: not even a
@@ -1055,6 +1068,12 @@ newer:
 	case '?': overlay_help(u); break;
 	case 12: clearok(curscr, TRUE); break;   /* ^L */
 	case 'q':
+		if (u->job.pid > 0 && u->job.kind == JOB_RESTORE) {
+			/* cut short, it would leave its staging directory behind */
+			u->quit_after_restore = 1;
+			say(u, "quitting when the restore is done");
+			break;
+		}
 		*exit_code = HS_EXIT_OK;
 		return -1;
 	case 3:   /* ^C: the terminal is ours (raw), so it arrives as a key */
@@ -1073,13 +1092,21 @@ static int run_ui(struct ui *u)
 		int code;
 		wint_t c;
 
-		if (u->job.pid > 0 && job_poll(&u->job, &code))
+		if (got_signal) {
+			exit_code = HS_EXIT_INTERRUPTED;
+			break;
+		}
+		if (u->job.pid > 0 && job_poll(&u->job, &code)) {
 			job_done(u, code);
+			if (u->quit_after_restore)
+				break;
+		}
 		next_job(u);
 		show_wanted_versions(u);
 		draw(u);
-		/* while a query runs: wake up to turn the spinner and read it */
-		timeout(u->job.pid > 0 ? 80 : -1);
+		/* while a query runs: wake up to turn the spinner and read it;
+		 * else now and then, should a signal not interrupt the read */
+		timeout(u->job.pid > 0 ? 80 : 1000);
 		int got = get_wch(&c);
 		if (got == ERR)
 			continue;
@@ -1180,6 +1207,14 @@ int cmd_browse(int argc, char **argv)
 	browse_init(&u.b, l.names, l.n, idx, rel);
 	say(&u, "? for help");
 
+	/* ours, set before initscr() so that ncurses leaves them alone */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;   /* no SA_RESTART: the read returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 	/* the terminal's own character set, for names in UTF-8 */
 	setlocale(LC_CTYPE, "");
 	if (!initscr()) {

@@ -120,6 +120,13 @@ capture() {
 		}' >"$HS_BROWSE_CAPTURE/$1.txt"
 }
 
+# killed_with_term PID: SIGTERM to browse makes it exit 130.
+killed_with_term() {
+	[ -n "$1" ] || { echo "no browse process found"; return 1; }
+	kill -TERM "$1" || return 1
+	exited 130
+}
+
 # exited CODE: browse has exited with CODE (polled).
 exited() {
 	wait_until 15 test -s "$RC_FILE" || { echo "browse did not exit:"; screen; return 1; }
@@ -176,6 +183,10 @@ make_snapshots() {   # LABEL ROOT REPO-ARGS...
 	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 2" "$(cat "$LAST_ERR")"
 	echo v3 >"$T/docs/a.txt"
 	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 3" "$(cat "$LAST_ERR")"
+	local t0
+	t0=$(date +%s%N)
+	run "$HS_CLIENT" ls "$@" "$T" || fatal "[$label] ls" "$(cat "$LAST_ERR")"
+	diag "[$label] one hindsight ls (list, then ls: two queries) takes $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 	read -r S1 S2 S3 <<<"$(snapshots "$root" | tr '\n' ' ')"
 	[ -n "$S3" ] || fatal "[$label] three snapshots" "$(snapshots "$root")"
 	L1=$(date -u -d "$(echo "$S1" | sed -E 's/^(....)_(..)_(..)_(..)_(..)_(..)$/\1-\2-\3 \4:\5:\6/')" '+%Y-%m-%d %H:%M:%S')
@@ -190,7 +201,15 @@ browse_case() {
 	shift 3
 	local -a R=("$@")
 
+	local t0 i=0
+	t0=$(date +%s%N)
 	start_browse "$T" "${R[@]}"
+	# how long from the command typed to the first listing (polled every 10 ms)
+	while ! screen | grep -q '^> docs/ ' && [ "$i" -lt 1500 ]; do
+		i=$((i + 1))
+		sleep 0.01
+	done
+	diag "[$label] first listing on the screen $(( ($(date +%s%N) - t0) / 1000000 )) ms after tmux started"
 	assert "[$label] browse starts at the current directory, in the newest snapshot" \
 		shows "^$T +│SNAPSHOTS"
 	assert "[$label] ... the status line names the newest snapshot, in local time, and the path" \
@@ -352,6 +371,13 @@ start_browse "$T" --repo "$LREPO" --at 1999-01-01
 assert "[local] browse --at a time before the first snapshot exits 10" exited 10
 tm kill-server >/dev/null 2>&1
 browse_case local "$LREPO" 1 --repo "$LREPO"
+
+start_browse "$T" --repo "$LREPO"
+assert "[local] browse is up again" shows '^> docs/ '
+BROWSE_PID=$(pgrep -P "$(tm display -p '#{pane_pid}')" -x hindsight)
+assert "[local] SIGTERM ends browse with exit 130" killed_with_term "$BROWSE_PID"
+assert "[local] ... and restores the terminal too" terminal_restored
+tm kill-server >/dev/null 2>&1
 
 # ------------------------------------------------------------ ssh
 
