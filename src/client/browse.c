@@ -477,7 +477,7 @@ static void overlay_help(struct ui *u)
 		"r                  restore the selected item (asks where; never",
 		"                   replaces anything)",
 		"/                  filter by name (Esc clears the filter)",
-		"Ctrl-L             redraw",
+		"Ctrl-L             redraw, and try again what failed",
 		"?                  this help",
 		"q                  quit",
 		"",
@@ -520,6 +520,8 @@ static void draw_listing(struct ui *u, int y0, int rows, int w)
 	} else if (l->code != 0) {
 		sb_addf(&line, "  cannot list this path: %s", l->msg ? l->msg : "error");
 		put_padded(y0, 0, line.buf, w);
+		if (rows > 2)
+			put_padded(y0 + 2, 0, "  Ctrl-L: try again", w);
 	} else if (!l->is_dir) {
 		sb_addf(&line, "  this path is not a directory in the snapshot of %s", local);
 		put_padded(y0, 0, line.buf, w);
@@ -1066,7 +1068,11 @@ newer:
 		browse_set_filter(&u->b, "");
 		break;
 	case '?': overlay_help(u); break;
-	case 12: clearok(curscr, TRUE); break;   /* ^L */
+	case 12:   /* ^L: redraw, and try again what failed */
+		clearok(curscr, TRUE);
+		if (browse_forget_failures(&u->b))
+			say(u, "trying again");
+		break;
 	case 'q':
 		if (u->job.pid > 0 && u->job.kind == JOB_RESTORE) {
 			/* cut short, it would leave its staging directory behind */

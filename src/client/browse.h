@@ -114,6 +114,12 @@ void browse_want_versions(struct browse *b, const char *path);
 void browse_put_ls(struct browse *b, const char *snap, const char *path, struct blisting *l);
 void browse_put_versions(struct browse *b, const char *path, struct bversions *v);
 
+/*
+ * Forget the answers that failed for another reason than "not there" (the
+ * network, the server), so that they are fetched again. Returns how many.
+ */
+size_t browse_forget_failures(struct browse *b);
+
 /* The view (filtered listing) is recomputed by every change; these read it. */
 const struct bentry *browse_entry(const struct browse *b, size_t view_index);
 const struct bentry *browse_selected(const struct browse *b);

@@ -321,6 +321,40 @@ void browse_put_versions(struct browse *b, const char *path, struct bversions *v
 	memset(v, 0, sizeof(*v));
 }
 
+static int transient(int code)
+{
+	return code != 0 && code != HS_EXIT_NOTFOUND;
+}
+
+size_t browse_forget_failures(struct browse *b)
+{
+	size_t kept = 0, gone = 0;
+
+	for (size_t i = 0; i < b->nls; i++) {
+		if (transient(b->ls[i].l.code)) {
+			sb_release(&b->ls[i].path);
+			blisting_free(&b->ls[i].l);
+			gone++;
+		} else {
+			b->ls[kept++] = b->ls[i];
+		}
+	}
+	b->nls = kept;
+	kept = 0;
+	for (size_t i = 0; i < b->nver; i++) {
+		if (transient(b->ver[i].v.code)) {
+			sb_release(&b->ver[i].path);
+			bversions_free(&b->ver[i].v);
+			gone++;
+		} else {
+			b->ver[kept++] = b->ver[i];
+		}
+	}
+	b->nver = kept;
+	refresh(b);
+	return gone;
+}
+
 const struct bentry *browse_entry(const struct browse *b, size_t view_index)
 {
 	const struct blisting *l = browse_listing(b);

@@ -194,6 +194,25 @@ static void asks_for_the_listing_then_the_versions(void **state)
 	/* a second answer for one key is dropped: the first stays */
 	put_dir(&b, S(4), "home/me", NAMES("z:file"));
 	assert_int_equal(browse_listing(&b)->n, 2);
+
+	/* failures: "not there" is an answer; the network's are tried again */
+	struct blisting l;
+	blisting_failed(&l, HS_EXIT_UNREACHABLE, "ssh: connect to host server: refused");
+	browse_put_ls(&b, S(3), "home/me", &l);
+	put_absent(&b, S(2), "home/me");
+	bversions_failed(&v, HS_EXIT_UNREACHABLE, NULL);
+	browse_put_versions(&b, "home/me/x", &v);
+	/* these two, and home/me/b's "lost" above */
+	assert_int_equal(browse_forget_failures(&b), 3);
+	assert_int_equal(browse_forget_failures(&b), 0);
+	assert_null(browse_versions(&b, "home/me/b"));
+	assert_non_null(browse_listing(&b));              /* S4: kept */
+	assert_null(browse_versions(&b, "home/me/x"));
+	assert_non_null(browse_versions(&b, "home/me/a"));   /* "not found": kept */
+	browse_step(&b, -1);
+	assert_null(browse_listing(&b));                  /* S3: fetched again */
+	browse_step(&b, -1);
+	assert_int_equal(browse_listing(&b)->code, HS_EXIT_NOTFOUND);
 	browse_free(&b);
 }
 
