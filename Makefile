@@ -66,7 +66,7 @@ $(O)/hindsight-server: $(SERVER_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # ncurses for `hindsight browse` only: the server does not link it
-$(O)/src/client/browse.o: ALL_CFLAGS += $(shell pkg-config --cflags ncursesw)
+$(O)/src/client/browse.o $(O)/src/client/browse_draw.o: ALL_CFLAGS += $(shell pkg-config --cflags ncursesw)
 $(O)/hindsight: $(CLIENT_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
