@@ -194,7 +194,7 @@ void overlay_versions(struct ui *u, const char *path, const struct bversions *v)
 void overlay_diff(struct ui *u, json_t *top)
 {
 	json_t *changes = json_object_get(top, "changes"), *c;
-	struct strbuf t = STRBUF_INIT, raw = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf t = STRBUF_INIT, line = STRBUF_INIT;
 	char a[40], b[40];
 	size_t i;
 
@@ -205,23 +205,13 @@ void overlay_diff(struct ui *u, json_t *top)
 		json_array_size(changes) == 1 ? "" : "s", a, b);
 	overlay_open(&u->ov, t.buf);
 	json_array_foreach(changes, i, c) {
-		const char *op = json_string_value(json_object_get(c, "op"));
-		const char *type = json_string_value(json_object_get(c, "type"));
-		sb_reset(&raw);
 		sb_reset(&line);
-		if (!op || answer_name(c, "path", &raw) < 0)
-			continue;
-		/* as `hindsight diff` shows it */
-		sb_addf(&line, "%s /", op);
-		show_name(&line, raw.buf, raw.len);
-		if (type && !strcmp(type, "dir"))
-			sb_addch(&line, '/');
-		argv_push(&u->ov.lines, line.buf);
+		if (diff_line(c, &line) == 0)   /* as `hindsight diff` shows it */
+			argv_push(&u->ov.lines, line.buf);
 	}
 	if (!json_array_size(changes))
 		argv_push(&u->ov.lines, "(nothing changed)");
 	sb_release(&t);
-	sb_release(&raw);
 	sb_release(&line);
 }
 

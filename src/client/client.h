@@ -186,6 +186,11 @@ json_t *answer_parse(const char *text, const char *verb);
 
 /* The raw bytes of obj[key], a name in the wire form of names.h; -1 if bad. */
 int answer_name(json_t *obj, const char *key, struct strbuf *out);
+/*
+ * One change of a diff answer as `hindsight diff` shows it: "M /path",
+ * "+ /dir/" (diff.c). Returns 0, or -1 for a malformed change.
+ */
+int diff_line(json_t *change, struct strbuf *out);
 /* Append raw bytes as they may be shown on a terminal (names.h). */
 void show_name(struct strbuf *sb, const char *raw, size_t len);
 /* 1023, 1.0K, 12M ...: binary units. */

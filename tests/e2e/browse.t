@@ -44,27 +44,15 @@ keys() { tm send-keys "$@"; }
 screen() { tm capture-pane -p; }
 
 # shows REGEX [SECONDS]: within SECONDS (default 15) the screen has a line
-# matching REGEX (grep -E).
-shows() {
-	local re=$1 limit=$((${2:-15} * 10)) i=0
-	while ! screen | grep -Eq -- "$re"; do
+# matching REGEX (grep -E). shows_fixed TEXT: the same for a fixed string.
+shows() { _shows -E "$1" "${2:-15}"; }
+shows_fixed() { _shows -F "$1" 15; }
+_shows() {
+	local limit=$(($3 * 10)) i=0
+	while ! screen | grep -q "$1" -- "$2"; do
 		i=$((i + 1))
 		if [ "$i" -ge "$limit" ]; then
-			echo "the screen never showed /$re/:"
-			screen
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-# shows_fixed TEXT: as shows, for a fixed string.
-shows_fixed() {
-	local limit=150 i=0
-	while ! screen | grep -Fq -- "$1"; do
-		i=$((i + 1))
-		if [ "$i" -ge "$limit" ]; then
-			echo "the screen never showed '$1':"
+			echo "the screen never showed '$2':"
 			screen
 			return 1
 		fi
