@@ -581,9 +581,18 @@ int cmd_browse(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	/* the terminal's own character set, for names in UTF-8 */
 	setlocale(LC_CTYPE, "");
-	if (!initscr()) {
-		fputs("hindsight: cannot set up the terminal (is TERM right?)\n", stderr);
-		code = HS_EXIT_ERROR;
+	/* newterm(), not initscr(), which exits on a TERM it does not know */
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	const char *cup = scr ? tigetstr("cup") : NULL;
+	if (!scr || !cup || cup == (char *)-1) {
+		if (scr) {
+			endwin();
+			delscreen(scr);
+		}
+		fprintf(stderr, "hindsight: browse needs a terminal that can move its cursor, "
+			"and TERM=%s %s\n", getenv("TERM") ? getenv("TERM") : "",
+			scr ? "cannot" : "is not known here");
+		code = HS_EXIT_USAGE;
 	} else {
 		raw();
 		noecho();
@@ -593,6 +602,7 @@ int cmd_browse(int argc, char **argv)
 		curs_set(0);
 		code = run_ui(&u);
 		endwin();
+		delscreen(scr);
 	}
 	setlocale(LC_CTYPE, "C");
 

@@ -28,13 +28,14 @@ at_cleanup 'tm kill-server >/dev/null 2>&1; true'
 
 # start_browse DIR ARGS...: a fresh 100x30 terminal running bash in DIR,
 # where `hindsight browse ARGS...` is typed; its exit code goes to $RC_FILE.
+# TERM is screen, or $BROWSE_TERM.
 start_browse() {
 	local dir=$1 cmd w
 	shift
 	tm kill-server >/dev/null 2>&1
 	rm -f "$RC_FILE"
 	tm -f /dev/null new-session -d -x 100 -y 30 -c "$dir" \
-		env TERM=screen LC_ALL=C.UTF-8 TZ=UTC PS1='$ ' bash --norc --noprofile ||
+		env TERM="${BROWSE_TERM:-screen}" LC_ALL=C.UTF-8 TZ=UTC PS1='$ ' bash --norc --noprofile ||
 		fatal "tmux new-session"
 	cmd=$(printf '%q ' "$HS_CLIENT" browse "$@")
 	tm send-keys -l "$cmd; echo rc=\$? >$(printf '%q' "$RC_FILE")" && tm send-keys Enter
@@ -355,6 +356,14 @@ tm kill-server >/dev/null 2>&1
 
 T="$SCRATCH/local/tree"
 make_snapshots local "$LREPO" --repo "$LREPO"
+# a terminal, but one TERM cannot drive
+for term in dumb no-such-terminal; do
+	BROWSE_TERM=$term start_browse "$SCRATCH" --repo "$LREPO"
+	assert "[local] with TERM=$term browse exits 2" exited 2
+	assert "[local] ... saying why in one line" shows "^hindsight: browse needs a terminal that can move its cursor, and TERM=$term"
+	tm kill-server >/dev/null 2>&1
+done
+
 start_browse "$T" --repo "$LREPO" --at 1999-01-01
 assert "[local] browse --at a time before the first snapshot exits 10" exited 10
 tm kill-server >/dev/null 2>&1
