@@ -109,6 +109,15 @@ capture() {
 		}' >"$HS_BROWSE_CAPTURE/$1.txt"
 }
 
+# same_pane_edge REGEX1 REGEX2: on the lines matching each, the timeline's
+# edge (│) is at the same column (display width, wide characters counted).
+same_pane_edge() {
+	local a b
+	a=$(screen | grep -E -m1 -- "$1" | sed 's/│.*//' | LC_ALL=C.UTF-8 wc -L)
+	b=$(screen | grep -E -m1 -- "$2" | sed 's/│.*//' | LC_ALL=C.UTF-8 wc -L)
+	[ -n "$a" ] && [ "$a" -gt 0 ] && is_eq "$b" "$a"
+}
+
 # killed_with_term PID: SIGTERM to browse makes it exit 130.
 killed_with_term() {
 	[ -n "$1" ] || { echo "no browse process found"; return 1; }
@@ -164,6 +173,7 @@ make_snapshots() {   # LABEL ROOT REPO-ARGS...
 	echo v1 >"$T/docs/a.txt"
 	echo keep >"$T/docs/gone.txt"
 	echo odd >"$T/"$'odd\x01\xffname'
+	echo wide >"$T/日本語.txt"
 	run "$HS_CLIENT" backup "$@" "$T" || fatal "[$label] backup 1" "$(cat "$LAST_ERR")"
 	echo v2-longer >"$T/docs/a.txt"
 	rm "$T/docs/gone.txt"
@@ -210,6 +220,10 @@ browse_case() {
 		assert "[$label] a name with \\x01 and invalid UTF-8 is shown escaped" \
 			shows_fixed '  odd\x01\xffname '
 		capture top
+		assert "[$label] a UTF-8 name with wide characters is shown as it is" \
+			shows '^  日本語\.txt +5 '
+		assert "[$label] ... and its row keeps the columns: the timeline starts where it does on the others" \
+			same_pane_edge '^> docs/ ' '^  日本語\.txt '
 	fi
 
 	# ---- navigate
