@@ -399,4 +399,27 @@ T="$SCRATCH/ssh/tree"
 make_snapshots ssh "$(home_of "$A")" --repo server: --ssh "ssh -F $(ssh_conf "$A")"
 browse_case ssh "$(home_of "$A")" 0 --repo server: --ssh "ssh -F $(ssh_conf "$A")"
 
+# ---- responsiveness: an ssh that takes 3 s per connection once $SLOW exists
+SLOW="$SCRATCH/slow-on"
+printf '#!/bin/sh\n[ -e %q ] && sleep 3\nexec ssh "$@"\n' "$SLOW" >"$SCRATCH/slowssh"
+chmod 755 "$SCRATCH/slowssh"
+start_browse "$T" --repo server: --ssh "$SCRATCH/slowssh -F $(ssh_conf "$A")"
+assert "[ssh, slow] browse is up" shows '^> docs/ '
+touch "$SLOW"
+keys Enter
+assert "[ssh, slow] while ssh is slow, the listing says it is loading, with a spinner" \
+	shows '^  [|/\\-] loading the snapshot of '
+keys '?'
+assert "[ssh, slow] ... and keys work meanwhile: ? shows the help within 2 s" \
+	shows '^hindsight browse: keys' 2
+keys q h
+assert "[ssh, slow] h shows the top again within 2 s: its listing was kept, not asked again" \
+	shows '^> docs/ ' 2
+rm -f "$SLOW"
+keys Enter
+assert "[ssh, slow] ... and the slow listing of docs/ arrives" shows '^> a\.txt ' 15
+keys q
+assert "[ssh, slow] q exits 0" exited 0
+tm kill-server >/dev/null 2>&1
+
 done_testing
