@@ -65,8 +65,10 @@ $(O)/libhindsight.a: $(LIB_OBJ)
 $(O)/hindsight-server: $(SERVER_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ncurses for `hindsight browse` only: the server does not link it
+$(O)/src/client/browse.o $(O)/src/client/browse_draw.o: ALL_CFLAGS += $(shell pkg-config --cflags ncursesw)
 $(O)/hindsight: $(CLIENT_OBJ) $(SAN_OBJ) $(O)/libhindsight.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
 # The client without its main(), so unit tests can call its parsers; an
 # archive, so each test links only the objects it uses.

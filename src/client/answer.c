@@ -29,10 +29,23 @@ int open_repo(const char *spec, const char *ssh, struct repo *r)
 	return 0;
 }
 
+json_t *answer_parse(const char *text, const char *verb)
+{
+	json_error_t err;
+	json_t *top = json_loads(text, 0, &err);
+
+	if (!top || json_integer_value(json_object_get(top, "protocol")) != 1 ||
+	    !json_is_string(json_object_get(top, "verb")) ||
+	    strcmp(json_string_value(json_object_get(top, "verb")), verb)) {
+		json_decref(top);
+		return NULL;
+	}
+	return top;
+}
+
 int ask(const struct repo *r, char *const words[], size_t n, int json, json_t **answer)
 {
 	char *text = NULL;
-	json_error_t err;
 	int code = run_query(r, words, n, (size_t)1 << 30, &text);
 
 	*answer = NULL;
@@ -43,14 +56,10 @@ int ask(const struct repo *r, char *const words[], size_t n, int json, json_t **
 		free(text);
 		return code;
 	}
-	*answer = json_loads(text, 0, &err);
+	*answer = answer_parse(text, words[0]);
 	free(text);
-	if (!*answer || json_integer_value(json_object_get(*answer, "protocol")) != 1 ||
-	    !json_is_string(json_object_get(*answer, "verb")) ||
-	    strcmp(json_string_value(json_object_get(*answer, "verb")), words[0])) {
+	if (!*answer) {
 		fprintf(stderr, "hindsight: the server's answer is not a protocol 1 %s\n", words[0]);
-		json_decref(*answer);
-		*answer = NULL;
 		return HS_EXIT_ERROR;
 	}
 	return HS_EXIT_OK;

@@ -178,9 +178,19 @@ int cmd_transport(int argc, char **argv);
 struct strbuf;
 int open_repo(const char *spec, const char *ssh, struct repo *r);
 int ask(const struct repo *r, char *const words[], size_t n, int json, json_t **answer);
+/*
+ * ask()'s check of an answer's text: JSON, protocol 1, this verb. Returns
+ * the answer (caller decrefs), or NULL, silently, if it is not one.
+ */
+json_t *answer_parse(const char *text, const char *verb);
 
 /* The raw bytes of obj[key], a name in the wire form of names.h; -1 if bad. */
 int answer_name(json_t *obj, const char *key, struct strbuf *out);
+/*
+ * One change of a diff answer as `hindsight diff` shows it: "M /path",
+ * "+ /dir/" (diff.c). Returns 0, or -1 for a malformed change.
+ */
+int diff_line(json_t *change, struct strbuf *out);
 /* Append raw bytes as they may be shown on a terminal (names.h). */
 void show_name(struct strbuf *sb, const char *raw, size_t len);
 /* 1023, 1.0K, 12M ...: binary units. */
@@ -202,5 +212,23 @@ int cmd_versions(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_browse(int argc, char **argv);
+
+/*
+ * Restoring one path (restore.c). rel is the path inside snapshot name
+ * ("home/me/x"); target an absolute local path. Never replaces an existing
+ * target unless o->overwrite. Prints its own messages on stderr; returns
+ * an exit code.
+ */
+struct restore_opts {
+	const char *to;
+	int overwrite;
+	int dry_run;
+	int progress;
+};
+int restore_one(const struct repo *r, const char *name, const char *rel,
+		const char *target, const struct restore_opts *o);
+/* Where `hindsight restore` puts rel by default: "/REL.restored-SNAPSHOT". */
+void restore_default_target(const char *rel, const char *name, struct strbuf *out);
 
 #endif

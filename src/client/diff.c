@@ -30,10 +30,28 @@ static int looks_like_path(const char *arg)
 	return arg[0] == '/' || arg[0] == '.' || lstat(arg, &st) == 0;
 }
 
+int diff_line(json_t *change, struct strbuf *out)
+{
+	const char *op = json_string_value(json_object_get(change, "op"));
+	const char *type = json_string_value(json_object_get(change, "type"));
+	struct strbuf raw = STRBUF_INIT;
+
+	if (!op || answer_name(change, "path", &raw) < 0) {
+		sb_release(&raw);
+		return -1;
+	}
+	sb_addf(out, "%s /", op);
+	show_name(out, raw.buf, raw.len);
+	if (type && !strcmp(type, "dir"))
+		sb_addch(out, '/');
+	sb_release(&raw);
+	return 0;
+}
+
 static int render(json_t *top)
 {
 	json_t *changes = json_object_get(top, "changes"), *c;
-	struct strbuf raw = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf line = STRBUF_INIT;
 	size_t i;
 
 	if (!json_is_array(changes)) {
@@ -41,19 +59,10 @@ static int render(json_t *top)
 		return HS_EXIT_ERROR;
 	}
 	json_array_foreach(changes, i, c) {
-		const char *op = json_string_value(json_object_get(c, "op"));
-		const char *type = json_string_value(json_object_get(c, "type"));
-		sb_reset(&raw);
 		sb_reset(&line);
-		if (!op || answer_name(c, "path", &raw) < 0)
-			continue;
-		sb_addf(&line, "%s /", op);
-		show_name(&line, raw.buf, raw.len);
-		if (type && !strcmp(type, "dir"))
-			sb_addch(&line, '/');
-		puts(line.buf);
+		if (diff_line(c, &line) == 0)
+			puts(line.buf);
 	}
-	sb_release(&raw);
 	sb_release(&line);
 	return fflush(stdout) == 0 ? HS_EXIT_OK : HS_EXIT_ERROR;
 }

@@ -15,6 +15,7 @@ static const struct verb verbs[] = {
 	{ "diff", cmd_diff, "what was added, removed and modified between two snapshots" },
 	{ "status", cmd_status, "newest snapshot, backup in progress, free space" },
 	{ "restore", cmd_restore, "bring PATH... back as of a time (default: latest)" },
+	{ "browse", cmd_browse, "walk the snapshots in the terminal: directories, versions, restore" },
 	{ "schedule", cmd_schedule, "enable, disable or show the hourly backup (systemd or cron)" },
 	{ "config", cmd_config, "check the config file, or print its path" },
 	{ "__transport", cmd_transport, NULL },

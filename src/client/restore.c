@@ -30,13 +30,6 @@ static const char restore_usage[] =
 	"usage: hindsight restore [--at TIME] [--to DIR] [--overwrite] [-n|--dry-run]\n"
 	"                         [--repo REPO] [--ssh CMD] [--config FILE] PATH...\n";
 
-struct restore_opts {
-	const char *to;
-	int overwrite;
-	int dry_run;
-	int progress;
-};
-
 /* Split "/a/b/c" into "/a/b" and "c" (new strings). */
 static void split_path(const char *abs, char **dir, char **base)
 {
@@ -62,9 +55,13 @@ static void rsync_args(struct argv *a, const struct restore_opts *o)
 	argv_push(a, "--");
 }
 
-/* Restore rel (a path inside snapshot name) as target. Returns an exit code. */
-static int restore_one(const struct repo *r, const char *name, const char *rel,
-		       const char *target, const struct restore_opts *o)
+void restore_default_target(const char *rel, const char *name, struct strbuf *out)
+{
+	sb_addf(out, "/%s.restored-%s", rel, name);
+}
+
+int restore_one(const struct repo *r, const char *name, const char *rel,
+		const char *target, const struct restore_opts *o)
 {
 	struct argv a = ARGV_INIT;
 	struct strbuf src = STRBUF_INIT, staging = STRBUF_INIT, staged = STRBUF_INIT;
@@ -261,7 +258,7 @@ int cmd_restore(int argc, char **argv)
 		else if (o.overwrite)
 			sb_addf(&target, "/%s", rel);
 		else
-			sb_addf(&target, "/%s.restored-%s", rel, name);
+			restore_default_target(rel, name, &target);
 		one = check_in_snapshot(&repo, name, rel);
 		if (one == HS_EXIT_OK)
 			one = restore_one(&repo, name, rel, target.buf, &o);

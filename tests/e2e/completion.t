@@ -26,13 +26,14 @@ assert "it registers itself for hindsight" \
 	bash -c ". '$COMP' && complete -p hindsight | grep -q -- '-F _hindsight hindsight'"
 assert "verbs complete" completes "hindsight sch" "schedule"
 assert "every verb is offered" completes "hindsight " \
-	"--help --version backup config diff help init list ls restore schedule status versions"
+	"--help --version backup browse config diff help init list ls restore schedule status versions"
 assert "schedule's actions complete" completes "hindsight schedule " "disable enable status"
 assert "config's actions complete" completes "hindsight config c" "check"
 assert "backup's options complete" completes "hindsight backup --i" "--if-due"
 assert "--show-excludes too" completes "hindsight backup --sh" "--show-excludes"
 assert "init's options" completes "hindsight init --f" "--force"
 assert "restore's --at takes time words" completes "hindsight restore --at lat" "latest latest~1"
+assert "browse's options complete" completes "hindsight browse --" "--at --config --help --repo --ssh"
 assert "schedule's options after the action" completes "hindsight schedule enable --" \
 	"--config --cron --help --systemd --unit-dir"
 
