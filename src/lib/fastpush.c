@@ -275,15 +275,47 @@ static int is_item(const char *i)
 	return strlen(i) >= 11 && strchr("<>ch.", i[0]) && strchr("fdLDS", i[1]);
 }
 
-/* rsync could not apply it to an existing inode: no transfer, some attribute changed. */
-static int attr_only(const char *i)
+int fastpush_attr_only(const char *i)
 {
-	if (i[0] != '.')
+	if (i[0] != '.' || i[1] == 'd')
 		return 0;
 	for (int k = 2; k < 11; k++)
 		if (i[k] != '.' && i[k] != ' ')
 			return 1;
 	return 0;
+}
+
+int fastpush_parse(const char *line, size_t len, char item[12], struct strbuf *name)
+{
+	/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l %n" */
+	const char *p = memchr(line, ']', len);
+	const char *end = line + len;
+
+	if (!p || (size_t)(p - line) + 14 > len || p[1] != ' ')
+		return 0;
+	memcpy(item, p + 2, 11);
+	item[11] = '\0';
+	if (!is_item(item) || p[13] != ' ')
+		return 0;
+	/* " %b %l ": two numbers, each after one space */
+	const char *q = p + 13;
+	for (int f = 0; f < 2; f++) {
+		if (q >= end || *q != ' ')
+			return 0;
+		q++;
+		if (q >= end || *q < '0' || *q > '9')
+			return 0;
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+	}
+	if (q + 1 >= end || *q != ' ')
+		return 0;
+	q++;
+	sb_reset(name);
+	sb_add(name, q, (size_t)(end - q));
+	while (name->len > 1 && name->buf[name->len - 1] == '/')
+		name->buf[--name->len] = '\0';
+	return 1;
 }
 
 /* dfd/name (a path below dest, no trailing slash): fresh copy if a vault inode. */
@@ -381,36 +413,12 @@ int fastpush_check(struct root *r, const char *dest, const char *log, struct fas
 	for (const char *line = log; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
-		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l %n" */
-		const char *p = memchr(line, ']', len);
 		char item[12];
-		if (p && (size_t)(p - line) + 14 <= len && p[1] == ' ') {
-			memcpy(item, p + 2, 11);
-			item[11] = '\0';
-			const char *q = p + 13;
-			const char *end = line + len;
-			/* skip " %b %l " */
-			for (int f = 0; f < 3 && q < end; f++) {
-				while (q < end && *q == ' ')
-					q++;
-				if (f < 2)
-					while (q < end && *q != ' ')
-						q++;
-			}
-			if (is_item(item) && q < end) {
-				sb_reset(&name);
-				sb_add(&name, q, (size_t)(end - q));
-				while (name.len > 1 && name.buf[name.len - 1] == '/')
-					name.buf[--name.len] = '\0';
-				if (strcmp(name.buf, ".")) {
-					c->items++;
-					if (attr_only(item) && item[1] != 'd') {
-						int frc = fix_name(dfd, name.buf, me, c);
-						if (frc < 0)
-							c->unknown++;
-					}
-				}
-			}
+		if (fastpush_parse(line, len, item, &name) && item[0] != '*' &&
+		    strcmp(name.buf, ".")) {
+			c->items++;
+			if (fastpush_attr_only(item) && fix_name(dfd, name.buf, me, c) < 0)
+				c->unknown++;
 		}
 		line = nl ? nl + 1 : NULL;
 	}

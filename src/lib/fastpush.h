@@ -77,6 +77,16 @@ struct fastpush_check {
 };
 
 /*
+ * One line of the transfer log, "DATE TIME [PID] %i %b %l %n": 1 and the
+ * item (11 characters) and name (a trailing slash dropped) if it is an
+ * item rsync listed (a deletion, "*deleting", is not), else 0.
+ */
+int fastpush_parse(const char *line, size_t len, char item[12], struct strbuf *name);
+
+/* Does item say an existing file's attributes alone changed (no transfer)? */
+int fastpush_attr_only(const char *item);
+
+/*
  * After rsync: read the transfer log text, give every attribute-only
  * change that hit a vault inode a fresh copy, and count. The tree may
  * be published only if fresh == 0, unknown == 0 and entries <= items.
