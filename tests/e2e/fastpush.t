@@ -173,4 +173,20 @@ assert "... fully sealed" fully_sealed "$ROOT/$(newest)"
 assert "... exact" exact
 assert "... history is unchanged" history_unchanged
 
+# ---------------------------------------------------------------- a destination below the top
+
+sub_push() { rsync -aAXH --numeric-ids --relative --delete --delete-excluded -e "ssh -F $conf" "$src" server:sub/dir; }
+assert "a push into server:sub/dir succeeds" succeeds sub_push
+save_history
+chmod 604 "$src/docs/mode.txt"
+assert "a mode-only change pushed into server:sub/dir ends with exit 15" must_exit 15 sub_push
+assert "... it took the fast path for that destination" \
+	is_eq "$(sed -n 3p "$ROOT/.hindsight/work/clone")" "sub/dir"
+assert "... history is unchanged" history_unchanged
+assert "the push again publishes" succeeds sub_push
+assert "... holding the tree below sub/dir, exact" \
+	same_as_source "$src" "$ROOT/$(newest)/sub/dir$src" -AXH --numeric-ids -M--fake-super
+assert "... with the new mode" is_eq "$(stored_mode "$ROOT/$(newest)/sub/dir$src/docs/mode.txt")" 604
+assert "... history is unchanged" history_unchanged
+
 done_testing
