@@ -28,6 +28,7 @@ chmod 644 "$src/docs/mode.txt"
 setfattr -n user.note -v one "$src/docs/xattr.txt"
 chown 4321:4321 "$src/docs/owner.txt"
 ln -s ../docs/mode.txt "$src/bin/link"
+ln "$src/bin/blob" "$src/bin/blob-link"
 
 # every snapshot so far, as tree_state sees it (content, modes, owners, xattrs, inodes)
 save_history() {
@@ -62,6 +63,7 @@ assert "... unchanged files share one inode across the snapshots" \
 	same_inode "$ROOT/$first$src/bin/blob" "$ROOT/$second$src/docs/../bin/blob"
 assert "... fully sealed" fully_sealed "$ROOT/$second"
 assert "... exact" exact
+assert "... hard links stay one inode" same_inode "$ROOT/$second$src/bin/blob" "$ROOT/$second$src/bin/blob-link"
 
 # ---------------------------------------------------------------- attributes only
 
