@@ -194,12 +194,16 @@ $(O)/fuzz_%: tests/fuzz/fuzz_%.c $(O)/libhindsight.a $(O)/config.h
 
 # Benchmarks (bench/, results in docs/BENCHMARKS.md), never part of
 # `make check`: timings are reported, they gate nothing.
-BENCH_TOOLS = $(O)/bench/deltree $(O)/bench/unlink-list $(O)/bench/stat-list \
+BENCH_TOOLS = $(O)/bench/deltree $(O)/bench/clonetree $(O)/bench/unlink-list $(O)/bench/stat-list \
               $(O)/bench/gentree $(O)/bench/hwm.so
 
 bench-tools: $(BENCH_TOOLS)
 
 $(O)/bench/deltree: bench/deltree.c $(O)/libhindsight.a $(O)/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $< $(O)/libhindsight.a $(LDLIBS)
+
+$(O)/bench/clonetree: bench/clonetree.c $(O)/libhindsight.a $(O)/config.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib $(LDFLAGS) -o $@ $< $(O)/libhindsight.a $(LDLIBS)
 

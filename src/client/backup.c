@@ -411,6 +411,9 @@ int cmd_backup(int argc, char **argv)
 	argv_push(&cmd, "-aAXHS");
 	argv_push(&cmd, "--numeric-ids");
 	argv_push(&cmd, "--delete");
+	/* what is excluded now goes too: a sealed server receives into a
+	 * copy of the last snapshot (docs/FASTPUSH.md) */
+	argv_push(&cmd, "--delete-excluded");
 	argv_push(&cmd, "--relative");
 	if (co.cfg.bwlimit)
 		argv_pushf(&cmd, "--bwlimit=%s", co.cfg.bwlimit);
@@ -437,6 +440,19 @@ int cmd_backup(int argc, char **argv)
 	free(dest);
 
 	code = run_rsync_io(&repo, cmd.v, cmd.n, &io);
+	if (code == HS_EXIT_AGAIN && !o.dry) {
+		/*
+		 * A sealed server gave the files whose attributes alone changed
+		 * fresh inodes and published nothing: the same push again applies
+		 * the attributes (what rsync said about them the first time is moot).
+		 */
+		int progress = io.progress;
+		errlog_free(&io.err);
+		io = (struct rsync_io)RSYNC_IO_INIT;
+		io.verbose = o.verbose;
+		io.progress = progress;
+		code = run_rsync_io(&repo, cmd.v, cmd.n, &io);
+	}
 	struct strbuf why = STRBUF_INIT;
 	if (code == HS_EXIT_OK || code == HS_EXIT_WARNINGS) {
 		show_warnings(&io);

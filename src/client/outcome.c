@@ -149,6 +149,16 @@ void explain_failure(const char *what, int code, const struct errlog *e,
 		if (!strcmp(what, "backup"))
 			sb_addstr(out, "; what arrived is kept and the next backup resumes from it");
 		break;
+	case HS_EXIT_AGAIN:
+		/* a sealed server published nothing yet; its line says why */
+		sb_addf(out, "%s not finished", what);
+		if ((s = server_said(e, ""))) {
+			sb_addstr(out, ": ");
+			add_trimmed(out, s);
+		} else {
+			sb_addstr(out, ": run it again to finish");
+		}
+		break;
 	case HS_EXIT_INTERRUPTED:
 		sb_addf(out, "%s interrupted", what);
 		if (!strcmp(what, "backup"))

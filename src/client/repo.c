@@ -182,6 +182,7 @@ int remote_exit(int status)
 	case HS_EXIT_LOCKED:
 	case HS_EXIT_REFUSED:
 	case HS_EXIT_NOSPACE:
+	case HS_EXIT_AGAIN:
 	case HS_EXIT_INTERRUPTED:
 		return status;
 	case 127:

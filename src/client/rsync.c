@@ -327,6 +327,7 @@ const char *explain_exit(int code)
 	case HS_EXIT_REFUSED: return "refused by the server";
 	case HS_EXIT_UNREACHABLE: return "server unreachable or ssh failed";
 	case HS_EXIT_NOSPACE: return "out of space";
+	case HS_EXIT_AGAIN: return "not published yet: run the backup again to finish";
 	case HS_EXIT_INTERRUPTED: return "interrupted";
 	default: return "rsync failed (see its message above)";
 	}

@@ -16,6 +16,7 @@ enum hs_exit {
 	HS_EXIT_REFUSED = 12,     /* refused by server policy */
 	HS_EXIT_UNREACHABLE = 13, /* server unreachable or ssh failed: retry later */
 	HS_EXIT_NOSPACE = 14,     /* out of space on the backup root */
+	HS_EXIT_AGAIN = 15,       /* sealed push not published yet: run it again to finish */
 	HS_EXIT_INTERRUPTED = 130 /* interrupted by a signal */
 };
 

@@ -1,4 +1,5 @@
 #include "policy.h"
+#include "fastpush.h"
 #include "snapname.h"
 #include "snappath.h"
 #include "strbuf.h"
@@ -732,7 +733,11 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 		argv_pushf(out, "--confine-root=%s", p->root);
 	if (p->log_file) {
 		argv_pushf(out, "--log-file=%s", p->log_file);
-		argv_push(out, "--log-file-format=%i %b %l");
+		argv_push(out, p->fast ? "--log-file-format=" FASTPUSH_LOG_FORMAT
+				       : "--log-file-format=%i %b %l");
+		/* %I: every item is itemized, unchanged ones too (last one wins) */
+		if (p->fast)
+			argv_push(out, FASTPUSH_ITEMS_FORMAT);
 	}
 	argv_push(out, "--");
 	argv_push(out, ".");

@@ -66,6 +66,7 @@ struct push_plan {
 	const char *log_file;     /* absolute, our own transfer log, or NULL */
 	int fake_super;           /* not running as root */
 	int confine_root;         /* installed rsync has --confine-root */
+	int fast;                 /* fast sealed push: every item in the log (fastpush.h) */
 };
 
 /* Where a restore reads from: one snapshot, pinned as rsync's cwd. */

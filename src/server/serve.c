@@ -6,6 +6,7 @@
 #include "server.h"
 #include "../lib/cmdsplit.h"
 #include "../lib/exitcodes.h"
+#include "../lib/fastpush.h"
 #include "../lib/fsops.h"
 #include "../lib/landlock.h"
 #include "../lib/lastpush.h"
@@ -192,33 +193,38 @@ static int rsync_too_old(const struct rsync_info *ri)
  * the bytes rsync moved for them (%b: wire bytes, after compression and
  * delta), and whether the disk filled up.
  */
-static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc)
+static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc, char **keep)
 {
 	char *text = NULL;
 
 	*enospc = 0;
+	if (keep)
+		*keep = NULL;
 	if (read_file_at(root_state_fd(r), TRANSFER_LOG, 64 << 20, &text) < 0)
 		return;
 	for (char *line = text; line && *line;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l" */
+		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l", %i 11 characters, spaces among them */
 		char *p = strchr(line, ']');
-		if (p && p[1] == ' ') {
-			char item[16];
+		if (p && p[1] == ' ' && strnlen(p + 2, 12) >= 12) {
 			long long b, l;
-			if (sscanf(p + 2, "%15s %lld %lld", item, &b, &l) == 3 &&
-			    item[0] == '>' && item[1] == 'f') {
+			if (sscanf(p + 13, " %lld %lld", &b, &l) == 2 && p[2] == '>' && p[3] == 'f') {
 				m->files++;
 				m->bytes += b;
 			}
 		}
 		if (strstr(line, "No space left on device") || strstr(line, "Disk quota exceeded"))
 			*enospc = 1;
+		if (nl)
+			*nl = '\n';
 		line = nl ? nl + 1 : NULL;
 	}
-	free(text);
+	if (keep)
+		*keep = text;
+	else
+		free(text);
 }
 
 void say_missing(int check, const char *fmt, ...)
@@ -287,7 +293,7 @@ static void link_bases(const struct root *r, const char *dest, struct argv *base
  */
 static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 		      const struct root *r, const struct request *req,
-		      const struct argv *bases, struct strbuf *recv, struct strbuf *log)
+		      const struct argv *bases, struct strbuf *recv, struct strbuf *log, int fast)
 {
 	memset(p, 0, sizeof(*p));
 	p->rsync_path = o->rsync;
@@ -305,6 +311,38 @@ static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 	p->link_dests = (const char *const *)bases->v;
 	p->n_link_dests = bases->n;
 	p->log_file = log->buf;
+	p->fast = fast;
+}
+
+/*
+ * May this push take the fast path (fastpush.h)? A sealed root only: in
+ * a simple one the snapshots' inodes are the account's, and rsync would
+ * change their attributes in place. And a request whose options let
+ * rsync reconcile the whole clone: a delete mode, recursion, and none of
+ * the options that leave an existing file alone whatever the sender has
+ * (with --link-dest, such a file is simply absent from the new tree).
+ */
+static int fast_eligible(const struct root *r, const struct request *req)
+{
+	static const char *const skip[] = {
+		"--update", "--ignore-existing", "--max-size=", "--min-size=", "--max-delete=",
+		"--files-from=", "--existing", "--omit-dir-times", "--no-r",
+	};
+	int del = 0, rec = strchr(req->flags, 'r') != NULL;
+
+	if (!r->sealed || req->dry_run || strchr(req->flags, 'u') || fastpush_is_slow(r))
+		return 0;
+	for (size_t i = 0; i < req->opts.n; i++) {
+		const char *o = req->opts.v[i];
+		if (!strncmp(o, "--delete", 8) && strcmp(o, "--delete-missing-args"))
+			del = 1;
+		if (!strcmp(o, "--recursive"))
+			rec = 1;
+		for (size_t k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			if (!strncmp(o, skip[k], strlen(skip[k])))
+				return 0;
+	}
+	return del && rec;
 }
 
 static int check_push(const struct request *req, const struct serve_opts *o)
@@ -314,15 +352,17 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, line = STRBUF_INIT;
 	struct push_plan plan;
 
+	int fast = 0;
 	if (root_open(o->root, 0, &r) == 0) {
-		if (!req->dry_run)
+		fast = fast_eligible(&r, req);
+		if (!req->dry_run && !fast)
 			link_bases(&r, req->dest, &bases);
 	} else {
 		/* a root that does not exist yet: show the argv of a first push */
 		root_init(&r);
 		r.path = xstrdup(o->root);
 	}
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, fast);
 	build_push_argv(req, &plan, &argv);
 	quote_argv(&line, argv.v, argv.n);
 	printf("allow\n%s\n", line.buf);
@@ -355,7 +395,7 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 		root_init(&r);
 		r.path = xstrdup(o->root);
 	}
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, 0);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
 	/* a dry run writes nothing: no writable tree at all */
@@ -416,6 +456,40 @@ static void record_attempt(const struct root *r, const struct snapmeta *m, int c
 		audit("last_push=unwritten");
 }
 
+/*
+ * After a fast push's rsync (fastpush.h): HS_EXIT_OK if the tree may be
+ * published; else HS_EXIT_AGAIN, the tree kept, with why saying so.
+ */
+static int fast_verdict(struct root *r, const struct request *req, const struct snapmeta *m,
+			const char *log, struct strbuf *why)
+{
+	struct fastpush_check c;
+	int rc = fastpush_check(r, req->dest, log ? log : "", &c);
+
+	audit("fast_items=%llu fast_entries=%llu fast_fresh=%llu fast_unknown=%llu",
+	      c.items, c.entries, c.fresh, c.unknown);
+	if (rc < 0) {
+		fastpush_set_slow(r, 1);
+		push_says(why, "cannot check the received tree (%s); not published: run the "
+			  "push again to finish", strerror(-rc));
+	} else if (c.fresh && !c.unknown && c.entries <= c.items) {
+		/* the usual case: the next pass applies the attributes to the fresh inodes */
+		push_says(why, "%llu file%s changed only attributes; not published yet: run "
+			  "the push again to finish", c.fresh, c.fresh == 1 ? "" : "s");
+	} else if (c.unknown || c.entries != c.items || m->rsync_exit == 23) {
+		/* not provably exact: the next push takes the --link-dest way */
+		fastpush_set_slow(r, 1);
+		push_says(why, "the received tree is not provably what was sent (%llu entries, "
+			  "%llu sent, rsync exit %d); not published: run the push again to "
+			  "finish", c.entries, c.items, m->rsync_exit);
+	} else {
+		return HS_EXIT_OK;
+	}
+	root_log(r, why->buf);
+	audit("result=again");
+	return HS_EXIT_AGAIN;
+}
+
 static int run_push(const struct request *req, const struct serve_opts *o)
 {
 	struct root r;
@@ -473,13 +547,25 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	if (code != HS_EXIT_OK)
 		goto out;
 	code = HS_EXIT_ERROR;
-	rc = root_prepare_push(&r, req->dest, &m.resumed);
+	int fast = fast_eligible(&r, req);
+	struct clone_stats cloned = { 0 };
+	if (fast) {
+		rc = fastpush_prepare(&r, req->dest, &m.resumed, &cloned);
+	} else {
+		/* the --link-dest way moves what inprogress/ holds into a resume tree */
+		if (r.sealed)
+			fastpush_set_slow(&r, 0);
+		rc = root_prepare_push(&r, req->dest, &m.resumed);
+	}
 	if (rc < 0) {
 		push_says(&why, "cannot prepare %s/" HS_INPROGRESS ": %s", r.path, strerror(-rc));
 		code = errno_exit(rc);
 		goto out;
 	}
-	link_bases(&r, req->dest, &bases);
+	if (fast)
+		audit("fast=1 cloned_dirs=%llu cloned_links=%llu", cloned.dirs, cloned.links);
+	else
+		link_bases(&r, req->dest, &bases);
 	/* so that no prune meanwhile takes a basis away */
 	basis_write(&r, bases.v, bases.n);
 	/* made here so the confined rsync only appends to it */
@@ -487,7 +573,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			 O_CLOEXEC, 0600);
 	if (lfd >= 0)
 		close(lfd);
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, fast);
 	build_push_argv(req, &plan, &argv);
 	TEST_HOOK_ARGV(&argv);
 	audit("resumed=%d", m.resumed);
@@ -507,8 +593,18 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	ran = 1;
 	m.rsync_exit = wait_child(pid, &interrupted);
 	m.end = time(NULL);
-	read_transfer_log(&r, &m, &enospc);
+	char *log_text = NULL;
+	read_transfer_log(&r, &m, &enospc, fast ? &log_text : NULL);
 	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
+	if (fast && !interrupted && (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
+		code = fast_verdict(&r, req, &m, log_text, &why);
+		free(log_text);
+		if (code != HS_EXIT_OK)
+			goto out;
+		code = HS_EXIT_ERROR;
+	} else {
+		free(log_text);
+	}
 
 	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
