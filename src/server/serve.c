@@ -190,19 +190,24 @@ static int rsync_too_old(const struct rsync_info *ri)
 /*
  * Sum what our own --log-file recorded: received files (">f" items) and
  * the bytes rsync moved for them (%b: wire bytes, after compression and
- * delta), and whether the disk filled up.
+ * delta), and whether the disk filled up. Read a line at a time: the log
+ * has a line per file, and a push of a million files must cost serve no
+ * more memory than one of ten (a line longer than the buffer is read in
+ * pieces; rsync's own lines stay well below it).
  */
 static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc)
 {
-	char *text = NULL;
+	char line[16384];
+	int fd = openat(root_state_fd(r), TRANSFER_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 
 	*enospc = 0;
-	if (read_file_at(root_state_fd(r), TRANSFER_LOG, 64 << 20, &text) < 0)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
+	}
+	while (fgets(line, sizeof(line), f)) {
 		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l" */
 		char *p = strchr(line, ']');
 		if (p && p[1] == ' ') {
@@ -216,9 +221,8 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 		}
 		if (strstr(line, "No space left on device") || strstr(line, "Disk quota exceeded"))
 			*enospc = 1;
-		line = nl ? nl + 1 : NULL;
 	}
-	free(text);
+	fclose(f);
 }
 
 void say_missing(int check, const char *fmt, ...)
