@@ -121,11 +121,12 @@ assert "round 1: every account has one snapshot, equal to its own source tree" \
 PU=${USERS[P]}
 PR=$(root "$P")
 rename_snapshot() {   # as if made then: the tree, its metadata, current
-	runuser -u "$PU" -- sh -e -c 'mv "$1/$2" "$1/$3"
-		m="$1/.hindsight/snapshots"
-		jq --arg n "$3" ".name = \$n" "$m/$2.json" >"$m/$3.json"
-		rm "$m/$2.json"
-		ln -sfn "$3" "$1/current"' sh "$PR" "$1" "$2"
+	local m="$PR/.hindsight/snapshots"
+	mv "$PR/$1" "$PR/$2" &&
+		jq --arg n "$2" '.name = $n' "$m/$1.json" >"$m/$2.json" &&
+		rm "$m/$1.json" &&
+		ln -sfn "$2" "$PR/current" &&
+		chown -h "$PU:$PU" "$m/$2.json" "$PR/current"
 }
 printf '[server]\nkeep = forever:all\n' >"$CONF"   # no thinning while it is made
 PA=2026_01_05_10_00_00
@@ -195,7 +196,7 @@ assert "round 2: the prune run meanwhile exits 0" all_exit_0 "$W" prune 1
 diag "round 2: $N concurrent incremental pushes + $NRESTORE restores + a prune: wall time $(secs $((t1 - t0))) s"
 report_hwm "round 2"
 
-restore_is_round1() { restored_is_source "$W/../round1/expect.$1" "$W/restored.$1/acc$1"; }
+restore_is_round1() { restored_is_source "$SCRATCH/round1/expect.$1" "$W/restored.$1/acc$1"; }
 restores_ok() {
 	local i bad=0
 	for i in $(seq "$NRESTORE"); do

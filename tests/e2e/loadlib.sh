@@ -18,7 +18,7 @@ snap_is_source() {
 		{ echo "rsync failed: $out"; return 1; }
 	[ -z "$out" ] && return 0
 	echo "rsync -naHAXc --numeric-ids -i -M--fake-super $1/ $2/ reports differences:"
-	echo "$out" | head -40
+	echo "$out" | head -40 | cut -c1-300
 	return 1
 }
 
@@ -30,7 +30,7 @@ restored_is_source() {
 		{ echo "rsync failed: $out"; return 1; }
 	[ -z "$out" ] && return 0
 	echo "rsync -naHAXc --numeric-ids -i $1/ $2/ reports differences:"
-	echo "$out" | head -40
+	echo "$out" | head -40 | cut -c1-300
 	return 1
 }
 
@@ -50,6 +50,23 @@ root_is_sane() {
 	[ ! -e "$root/inprogress" ] || { echo "$root: inprogress/ is left"; return 1; }
 	out=$("$HS_SERVER_REAL" check --root "$root" 2>&1) ||
 		{ echo "check --root $root: $out"; return 1; }
+}
+
+# todo REASON NAME CMD...: a test of what should work and does not yet
+# (TAP TODO): printed as ok or not ok with "# TODO REASON", and never
+# counted as a failure; what CMD said is shown when it fails.
+todo() {
+	local why=$1 name=$2 rc
+	shift 2
+	"$@" </dev/null >"$SCRATCH/.todo.out" 2>&1
+	rc=$?
+	_t_n=$((_t_n + 1))
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $_t_n - $name # TODO $why"
+	else
+		echo "not ok $_t_n - $name # TODO $why"
+		head -c 600 "$SCRATCH/.todo.out" | cut -c1-200 | _t_diag
+	fi
 }
 
 # ---------------------------------------------------------------- trees
