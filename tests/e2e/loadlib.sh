@@ -9,30 +9,29 @@
 
 # ---------------------------------------------------------------- invariants
 
-# snap_is_source SRC DIR: invariant 1. DIR (inside a snapshot an unprivileged
-# server wrote) holds exactly SRC: rsync -naHAXc --numeric-ids -i, owners and
-# modes read from the fake-super xattrs, prints nothing.
-snap_is_source() {
-	local out
-	out=$(rsync -naHAXc --numeric-ids -i --delete -M--fake-super "$1/" "$2/" 2>&1) ||
-		{ echo "rsync failed: $out"; return 1; }
+# equal_trees SRC DIR [RSYNC-OPTION...]: rsync -naHAXc --numeric-ids -i
+# from SRC to DIR prints nothing: same names, types, data, modes, owners,
+# mtimes (ns), hard links, ACLs and xattrs. Long lines are cut in what it
+# says (a 4 KiB path is no help).
+equal_trees() {
+	local src=$1 dst=$2 out
+	shift 2
+	out=$(rsync -naHAXc --numeric-ids -i --delete "$@" "$src/" "$dst/" 2>&1) ||
+		{ echo "rsync failed: $out" | cut -c1-300; return 1; }
 	[ -z "$out" ] && return 0
-	echo "rsync -naHAXc --numeric-ids -i -M--fake-super $1/ $2/ reports differences:"
+	echo "rsync -naHAXc --numeric-ids -i $* $src/ $dst/ reports differences:"
 	echo "$out" | head -40 | cut -c1-300
 	return 1
 }
 
+# snap_is_source SRC DIR: invariant 1. DIR, inside a snapshot an
+# unprivileged server wrote, holds exactly SRC (owners and modes read from
+# the fake-super xattrs).
+snap_is_source() { equal_trees "$1" "$2" -M--fake-super; }
+
 # restored_is_source SRC DIR: a restored tree equals its source, owners and
 # modes on the inodes themselves (the client restores as root).
-restored_is_source() {
-	local out
-	out=$(rsync -naHAXc --numeric-ids -i --delete "$1/" "$2/" 2>&1) ||
-		{ echo "rsync failed: $out"; return 1; }
-	[ -z "$out" ] && return 0
-	echo "rsync -naHAXc --numeric-ids -i $1/ $2/ reports differences:"
-	echo "$out" | head -40 | cut -c1-300
-	return 1
-}
+restored_is_source() { equal_trees "$1" "$2"; }
 
 # root_is_sane ROOT: invariant 3. current names the newest snapshot, every
 # listed snapshot has its metadata, no inprogress/ is left, and

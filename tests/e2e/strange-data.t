@@ -210,9 +210,9 @@ assert "[long] ... and brings it back" is_eq "$(cat "$OUT/deep/${DEEP##*/}")" de
 # A 4095-byte path (the most open(2) takes) is read by the client, but the
 # server's rsync cannot stat its temporary name: the file arrives without
 # its attributes and the push ends "with errors" (exit 3), and so does
-# every later one; where rsync sends such a file as a delta it even dies
-# with "got a block match with no basis file" (rsync exit 2: nothing is
-# published). A second account, so that the first's root stays clean.
+# every later one (with files at many such lengths, rsync even died with
+# "got a block match with no basis file", exit 2: docs/RELIABILITY.md).
+# A second account, so that the first's root stays clean.
 new_account t
 T=$ACCOUNT
 TROOT=$(home_of "$T")
@@ -229,7 +229,7 @@ assert "[4095] ... whatever its exit code, a snapshot holds the file's data" \
 todo "rsync 3.5.0 with --fake-super loses its attributes" \
 	"[4095] ... and the snapshot equals the source" snap_is_source "$TOP" "$TROOT/$(snapshots "$TROOT" | tail -n 1)$TOP"
 echo "deepest, changed" >"$MAXP"
-todo "rsync 3.5.0 with --fake-super: the same (and where it sends a delta, 'got a block match with no basis file', rsync exit 2)" \
+todo "rsync 3.5.0 with --fake-super: the same" \
 	"[4095] a backup after the deepest file changed exits 0" \
 	succeeds "$HS_CLIENT" backup --repo server: --ssh "$TSSH" "$TOP"
 
