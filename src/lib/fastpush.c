@@ -396,7 +396,7 @@ static int count_entries(int dfd, unsigned long long *n)
 	return rc;
 }
 
-int fastpush_check(struct root *r, const char *dest, const char *log, struct fastpush_check *c)
+int fastpush_check(struct root *r, const char *dest, int logfd, struct fastpush_check *c)
 {
 	int ipfd, dfd, rc = 0;
 	uid_t me = geteuid();
@@ -409,10 +409,23 @@ int fastpush_check(struct root *r, const char *dest, const char *log, struct fas
 	close(ipfd);
 	if (dfd < 0)
 		return dest[0] ? dfd : -errno;
+	int lfd = dup(logfd);
+	FILE *log = lfd >= 0 ? fdopen(lfd, "r") : NULL;
+	if (!log) {
+		rc = -errno;
+		if (lfd >= 0)
+			close(lfd);
+		close(dfd);
+		return rc;
+	}
 	struct strbuf name = STRBUF_INIT;
-	for (const char *line = log; line && *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t got;
+	while ((got = getline(&line, &cap, log)) > 0) {
+		size_t len = (size_t)got;
+		if (line[len - 1] == '\n')
+			len--;
 		char item[12];
 		if (fastpush_parse(line, len, item, &name) && item[0] != '*' &&
 		    strcmp(name.buf, ".")) {
@@ -420,8 +433,9 @@ int fastpush_check(struct root *r, const char *dest, const char *log, struct fas
 			if (fastpush_attr_only(item) && fix_name(dfd, name.buf, me, c) < 0)
 				c->unknown++;
 		}
-		line = nl ? nl + 1 : NULL;
 	}
+	free(line);
+	fclose(log);
 	sb_release(&name);
 	rc = count_entries(dfd, &c->entries);
 	close(dfd);

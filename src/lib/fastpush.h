@@ -87,10 +87,11 @@ int fastpush_parse(const char *line, size_t len, char item[12], struct strbuf *n
 int fastpush_attr_only(const char *item);
 
 /*
- * After rsync: read the transfer log text, give every attribute-only
+ * After rsync: read the transfer log from logfd a line at a time (a push
+ * of a million files costs no more memory than one of ten), give every attribute-only
  * change that hit a vault inode a fresh copy, and count. The tree may
  * be published only if fresh == 0, unknown == 0 and entries <= items.
  */
-int fastpush_check(struct root *r, const char *dest, const char *log, struct fastpush_check *c);
+int fastpush_check(struct root *r, const char *dest, int logfd, struct fastpush_check *c);
 
 #endif

@@ -33,10 +33,14 @@ static json_t *entry_json(int dirfd, const char *name, const struct qentry *e)
 	return o;
 }
 
-/* The entries of the directory dfd (which this takes), sorted by name. */
-static int list_dir(int dfd, json_t *arr)
+/*
+ * The names in the directory dfd (which this takes), sorted (bytes), into
+ * names. Only the names are held: their entries are printed one at a time
+ * (print_entries), so a directory of 200k files costs serve a few MiB, not
+ * 200k JSON objects. Returns 0 or a negative errno value.
+ */
+static int read_names(int dfd, struct argv *names)
 {
-	struct argv names = ARGV_INIT;
 	struct dirent *de;
 	DIR *d = fdopendir(dfd);
 
@@ -49,35 +53,73 @@ static int list_dir(int dfd, json_t *arr)
 	while ((de = readdir(d)) != NULL) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		argv_push(&names, de->d_name);
+		argv_push(names, de->d_name);
 	}
-	if (errno) {
-		int e = -errno;
-		closedir(d);
-		argv_clear(&names);
-		return e;
-	}
-	if (names.n)
-		qsort(names.v, names.n, sizeof(names.v[0]), cmp_str);
-	for (size_t i = 0; i < names.n; i++) {
-		struct qentry e;
-		/* an entry gone meanwhile cannot be: snapshots never change */
-		if (qstat_at(dirfd(d), names.v[i], &e) == 0)
-			json_array_append_new(arr, entry_json(dirfd(d), names.v[i], &e));
-	}
+	int e = -errno;
 	closedir(d);
-	argv_clear(&names);
+	if (e)
+		return e;
+	if (names->n)
+		qsort(names->v, names->n, sizeof(names->v[0]), cmp_str);
 	return 0;
+}
+
+/* Print one entry of the "entries" array, the first without a comma. */
+static int print_entry(json_t *o, size_t *n)
+{
+	int rc = o && fputs(*n ? ",\n  " : "\n  ", stdout) != EOF &&
+		 json_dumpf(o, stdout, JSON_COMPACT) == 0 ? 0 : -1;
+	json_decref(o);
+	(*n)++;
+	return rc;
+}
+
+/*
+ * Print top (which this takes) with an "entries" array after its other
+ * fields: the names in dirfd, or self alone if names is NULL.
+ */
+static int print_answer(json_t *top, int dirfd, const struct argv *names, const char *last,
+			const struct qentry *self)
+{
+	char *head = top ? json_dumps(top, JSON_INDENT(1)) : NULL;
+	size_t len = head ? strlen(head) : 0, n = 0;
+	int rc = 0;
+
+	json_decref(top);
+	if (len < 2 || strcmp(head + len - 2, "\n}")) {
+		free(head);
+		qerr("cannot build the answer");
+		return HS_EXIT_ERROR;
+	}
+	if (fwrite(head, 1, len - 2, stdout) != len - 2 || fputs(",\n \"entries\": [", stdout) == EOF)
+		rc = -1;
+	free(head);
+	if (!names) {
+		rc = rc < 0 ? rc : print_entry(entry_json(dirfd, last, self), &n);
+	} else {
+		for (size_t i = 0; i < names->n && rc == 0; i++) {
+			struct qentry e;
+			/* an entry gone meanwhile cannot be: snapshots never change */
+			if (qstat_at(dirfd, names->v[i], &e) == 0)
+				rc = print_entry(entry_json(dirfd, names->v[i], &e), &n);
+		}
+	}
+	if (rc == 0 && fputs(n ? "\n ]\n}\n" : "]\n}\n", stdout) == EOF)
+		rc = -1;
+	if (fflush(stdout) != 0 || rc < 0)
+		return HS_EXIT_ERROR;
+	return HS_EXIT_OK;
 }
 
 int query_ls(const struct root *r, const char *sel, const char *rel)
 {
 	char name[SNAPNAME_SIZE];
-	int code, sfd = open_snapshot(r, sel, name, &code), pfd = -1, rc;
+	int code, sfd = open_snapshot(r, sel, name, &code), pfd = -1, dfd = -1, rc;
 	char *parent = xstrdup(rel), *slash = strrchr(parent, '/');
 	const char *last = slash ? rel + (slash - parent) + 1 : rel;
 	struct qentry self;
-	json_t *arr = json_array(), *top;
+	struct argv names = ARGV_INIT;
+	json_t *top;
 
 	if (sfd < 0)
 		goto out;
@@ -100,25 +142,29 @@ int query_ls(const struct root *r, const char *sel, const char *rel)
 		goto out;
 	}
 	if (S_ISDIR(self.st.st_mode)) {
-		int dfd = *rel ? openat(pfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-			       : dup(pfd);
-		rc = dfd < 0 ? -errno : list_dir(dfd, arr);
+		/* one fd for reading the names, one for the entries' stats */
+		dfd = *rel ? openat(pfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+			   : dup(pfd);
+		int rfd = dfd < 0 ? -1 : dup(dfd);
+		rc = dfd < 0 || rfd < 0 ? -errno : read_names(rfd, &names);
 		if (rc < 0) {
 			code = path_walk_failed(sfd, name, rel, rc);
 			goto out;
 		}
-	} else {
-		json_array_append_new(arr, entry_json(pfd, last, &self));
 	}
 	top = json_pack("{s:i, s:s, s:s}", "protocol", QUERY_PROTOCOL, "verb", "ls",
 			"snapshot", name);
-	json_set_name(top, "path", rel, strlen(rel));
-	json_object_set_new(top, "type", json_string(ftype_name(self.ss.mode) ?
-						    ftype_name(self.ss.mode) : "unknown"));
-	json_object_set(top, "entries", arr);
-	code = emit_json(top);
+	if (top) {
+		json_set_name(top, "path", rel, strlen(rel));
+		json_object_set_new(top, "type", json_string(ftype_name(self.ss.mode) ?
+							    ftype_name(self.ss.mode) : "unknown"));
+	}
+	code = dfd >= 0 ? print_answer(top, dfd, &names, NULL, NULL)
+			: print_answer(top, pfd, NULL, last, &self);
 out:
-	json_decref(arr);
+	argv_clear(&names);
+	if (dfd >= 0)
+		close(dfd);
 	if (pfd >= 0)
 		close(pfd);
 	if (sfd >= 0)

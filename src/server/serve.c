@@ -191,22 +191,25 @@ static int rsync_too_old(const struct rsync_info *ri)
 /*
  * Sum what our own --log-file recorded: received files (">f" items) and
  * the bytes rsync moved for them (%b: wire bytes, after compression and
- * delta), and whether the disk filled up.
+ * delta), and whether the disk filled up. Read a line at a time: the log
+ * has a line per file, and a push of a million files must cost serve no
+ * more memory than one of ten (a line longer than the buffer is read in
+ * pieces; rsync's own lines stay well below it).
  */
-static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc, char **keep)
+static void read_transfer_log(const struct root *r, struct snapmeta *m, int *enospc)
 {
-	char *text = NULL;
+	char line[16384];
+	int fd = openat(root_state_fd(r), TRANSFER_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 
 	*enospc = 0;
-	if (keep)
-		*keep = NULL;
-	if (read_file_at(root_state_fd(r), TRANSFER_LOG, 64 << 20, &text) < 0)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return;
-	for (char *line = text; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l", %i 11 characters, spaces among them */
+	}
+	while (fgets(line, sizeof(line), f)) {
+		/* "YYYY/MM/DD HH:MM:SS [pid] %i %b %l" */
 		char *p = strchr(line, ']');
 		if (p && p[1] == ' ' && strnlen(p + 2, 12) >= 12) {
 			long long b, l;
@@ -217,14 +220,8 @@ static void read_transfer_log(const struct root *r, struct snapmeta *m, int *eno
 		}
 		if (strstr(line, "No space left on device") || strstr(line, "Disk quota exceeded"))
 			*enospc = 1;
-		if (nl)
-			*nl = '\n';
-		line = nl ? nl + 1 : NULL;
 	}
-	if (keep)
-		*keep = text;
-	else
-		free(text);
+	fclose(f);
 }
 
 void say_missing(int check, const char *fmt, ...)
@@ -461,10 +458,16 @@ static void record_attempt(const struct root *r, const struct snapmeta *m, int c
  * published; else HS_EXIT_AGAIN, the tree kept, with why saying so.
  */
 static int fast_verdict(struct root *r, const struct request *req, const struct snapmeta *m,
-			const char *log, struct strbuf *why)
+			struct strbuf *why)
 {
 	struct fastpush_check c;
-	int rc = fastpush_check(r, req->dest, log ? log : "", &c);
+	int logfd = openat(root_state_fd(r), TRANSFER_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = logfd < 0 ? -errno : fastpush_check(r, req->dest, logfd, &c);
+
+	if (logfd >= 0)
+		close(logfd);
+	if (logfd < 0)
+		memset(&c, 0, sizeof(c));
 
 	audit("fast_items=%llu fast_entries=%llu fast_fresh=%llu fast_unknown=%llu",
 	      c.items, c.entries, c.fresh, c.unknown);
@@ -593,18 +596,16 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	ran = 1;
 	m.rsync_exit = wait_child(pid, &interrupted);
 	m.end = time(NULL);
-	char *log_text = NULL;
-	read_transfer_log(&r, &m, &enospc, fast ? &log_text : NULL);
-	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
+	read_transfer_log(&r, &m, &enospc);
 	if (fast && !interrupted && (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
-		code = fast_verdict(&r, req, &m, log_text, &why);
-		free(log_text);
-		if (code != HS_EXIT_OK)
+		code = fast_verdict(&r, req, &m, &why);
+		if (code != HS_EXIT_OK) {
+			unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
 			goto out;
+		}
 		code = HS_EXIT_ERROR;
-	} else {
-		free(log_text);
 	}
+	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
 
 	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;

@@ -490,7 +490,8 @@ free_port() {
 #   path changed). In both, the client key is $SCRATCH/client/USER.key.
 # Writes a client config per account (ssh_conf USER) with Host "server".
 # HS_SERVE_ARGS, if set, is appended to the forced command (e.g.
-# "--config $SCRATCH/server.conf").
+# "--config $SCRATCH/server.conf"). HS_SSHD_OPTS, if set, holds more global
+# sshd_config lines (e.g. "MaxStartups 100:30:200").
 start_sshd() {
 	local mode=$1 users conf log p u
 	shift
@@ -538,6 +539,7 @@ start_sshd() {
 			echo "PrintLastLog no"
 			# as on a stock server: a forced command must turn sftp away too
 			echo "Subsystem sftp /usr/lib/openssh/sftp-server"
+			[ -n "${HS_SSHD_OPTS:-}" ] && printf '%s\n' "$HS_SSHD_OPTS"
 			if [ "$mode" = forcecommand ]; then
 				echo "Match User $(echo "$users" | tr ' ' ,)"
 				echo "	ForceCommand $HS_SERVER serve${HS_SERVE_ARGS:+ $HS_SERVE_ARGS}"
