@@ -126,7 +126,7 @@ for i in $(seq 1 "$N_DOWN"); do
 	pid=$BG_PID
 	sleep "0.$(printf %03d "$delay")"
 	xfs_io -x -c shutdown "$M"
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	rc=$?
 	label="[eio $i, ${delay} ms in]"
 	assert "$label the push fails with exit 1" is_eq "$rc" 1
@@ -169,7 +169,7 @@ if dmsetup targets 2>/dev/null | grep -q '^error'; then
 	sleep 0.4
 	dmsetup suspend --nolockfs "$DM" && dmsetup load "$DM" --table "0 $SECT error" &&
 		dmsetup resume "$DM"
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	rc=$?
 	assert "[dm-error] the push on a failing disk fails with exit 1" is_eq "$rc" 1
 	assert "[dm-error] ... saying the push was not completed" \
