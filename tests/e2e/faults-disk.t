@@ -61,6 +61,11 @@ R="$M/root"
 SRC="$SCRATCH/src"
 MAN="$SCRATCH/man-enospc"
 mkdir -m 700 "$R"
+# min_free (1% by default) would have the push delete old snapshots for
+# room first (space.t tests that): off, so every push meets ENOSPC itself
+export HINDSIGHT_SERVER_CONF="$SCRATCH/server.conf"
+printf '[server]\nmin_free = 0\nmin_free_inodes = 0\n' >"$HINDSIGHT_SERVER_CONF"
+chmod 644 "$HINDSIGHT_SERVER_CONF"
 mkdir -p "$SRC/keep"
 for i in $(seq -w 1 20); do random_file "$SRC/keep/k$i" 64; done
 setfattr -n user.tag -v kept "$SRC/keep/k01"
