@@ -16,7 +16,11 @@ HS_BIN=${HS_TEST_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build-test}
 SEED=${HS_FAULT_SEED:-$(($(date +%s%N) / 1000 % 1000000))}
 diag "seed $SEED (HS_FAULT_SEED=$SEED replays this run)"
 RANDOM=$SEED
-if [ "${HS_LONG:-0}" = 1 ]; then
+# Invariant 2 after the next push implies it held right after the kill
+# (nothing ever rewrites an earlier snapshot back); the long run checks it
+# there too, to say which step broke it.
+LONG=${HS_LONG:-0}
+if [ "$LONG" = 1 ]; then
 	N_LOCAL=150 N_SSH=30 N_PRUNE=30 N_SEAL=16
 else
 	N_LOCAL=30 N_SSH=6 N_PRUNE=6 N_SEAL=4
@@ -142,7 +146,7 @@ for p in $POINTS; do
 	FAULT=
 	assert "[$p] the push dies of kill -9 there" killed_at "$p"
 	settle "$R"
-	assert "[$p] every earlier snapshot is unchanged right after the kill" inv_unchanged "$R" "$MAN"
+	[ "$LONG" = 1 ] && assert "[$p] every earlier snapshot is unchanged right after the kill" inv_unchanged "$R" "$MAN"
 	recover "$p" "$R" "$SRC" "$MAN"
 	n_fixed=$((n_fixed + 1))
 done
@@ -239,7 +243,7 @@ while [ $((i - KILLS[none])) -lt "$N_LOCAL" ] && [ "$i" -lt $((N_LOCAL * 2)) ]; 
 	kill_round "local $i" "$kind" "$R" env HINDSIGHT_ROOT="$R" rsync -aAXH --numeric-ids \
 		--delete --bwlimit=$BWLIMIT --rsh="$HS_SERVER local" "$SRC" server:
 	KILLS[$KILLED]=$((KILLS[$KILLED] + 1))
-	assert "[local $i, $kind] every earlier snapshot is unchanged right after the kill" \
+	[ "$LONG" = 1 ] && assert "[local $i, $kind] every earlier snapshot is unchanged right after the kill" \
 		inv_unchanged "$R" "$MAN"
 	recover "local $i" "$R" "$SRC" "$MAN"
 done
@@ -294,7 +298,7 @@ while [ "$n_ssh" -lt "$N_SSH" ] && [ "$i" -lt $((N_SSH * 3)) ]; do
 	diag "ssh $i: $delay ms in, killed $KILLED (push exit $?)"
 	[ "$KILLED" = none ] || { N_KILLS=$((N_KILLS + 1)); n_ssh=$((n_ssh + 1)); }
 	settle "$HR"
-	assert "[ssh $i, $kind] every earlier snapshot is unchanged right after the kill" \
+	[ "$LONG" = 1 ] && assert "[ssh $i, $kind] every earlier snapshot is unchanged right after the kill" \
 		inv_unchanged "$HR" "$MAN"
 	RECOVER_PUSH=push_acc recover "ssh $i" "$HR" "$ssrc" "$MAN" -- -M--fake-super
 done
