@@ -222,7 +222,7 @@ for i in 1 2 3 4; do
 	INV_LABEL="[emlink $i] " inv_all "$ESRC" "$ER" "$ESUB" "$MAN"
 	inv_save_new "$ER" "$MAN"
 done
-snaps=($(inv_snapshots "$ER"))
+mapfile -t snaps < <(inv_snapshots "$ER")
 assert "[emlink] the second snapshot took the last link (65000)" \
 	same_inode "$f1" "$ER/${snaps[1]}/$ESUB/same"
 assert "[emlink] the third could not link: rsync copied the file to a new inode" \
