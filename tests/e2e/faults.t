@@ -57,7 +57,7 @@ churn() {
 	local d=$1 i
 	for i in 1 2 3 4 5 6; do random_file "$d/churn/c$(printf %02d $((RANDOM % 24 + 1)))" $CHURN_KB; done
 	random_file "$d/churn/new$RANDOM" 8
-	ls "$d/churn" | grep '^new' | head -n 1 | xargs -r -I{} rm -f "$d/churn/{}"
+	for i in "$d"/churn/new*; do rm -f "$i"; break; done
 	chmod $((RANDOM % 2 ? 640 : 604)) "$d/stable/s0$((RANDOM % 9 + 1))"
 	setfattr -n user.round -v "$RANDOM" "$d/stable/s1$((RANDOM % 9 + 1))"
 	echo "more $RANDOM" >>"$d/stable/s2$((RANDOM % 9 + 1))"
@@ -109,12 +109,12 @@ killed_at() {   # killed_at STEP: the last push died at the fault point STEP
 # normal push exits 0, check is clean, the three invariants hold; then
 # the manifests are taken afresh for the next round.
 recover() {
-	local label=$1 root=$2 src=$3 man=$4 vanish= push=push_local
+	local label=$1 root=$2 src=$3 man=$4 vanish='' push=push_local
 	shift 4
 	[ "${1:-}" = may-vanish ] && { vanish=may-vanish; shift; }
 	[ "${1:-}" = -- ] && shift
 	[ -n "${RECOVER_PUSH:-}" ] && push=$RECOVER_PUSH
-	assert "[$label] the next push exits 0" succeeds $push "$root" "$src" "$@"
+	assert "[$label] the next push exits 0" succeeds "$push" "$root" "$src" "$@"
 	assert "[$label] check reports a clean root (exit 0)" check_clean "$root" ${CHECK_ARGS[@]+"${CHECK_ARGS[@]}"}
 	INV_LABEL="[$label] " inv_all "$src" "$root" "${RECOVER_SUB:-$(basename "$src")}" "$man" $vanish -- "$@"
 	inv_save_new "$root" "$man"
@@ -165,7 +165,7 @@ for p in retention prune-trashed prune-synced prune-meta-dropped trash-emptying 
 	inv_save_new "$R" "$MAN"
 	churn "$SRC"
 	FAULT=$p THIN=$CONF run push_local "$R" "$SRC"
-	FAULT= THIN=
+	FAULT='' THIN=''
 	assert "[$p] the push dies of kill -9 while its retention deletes" killed_at "${p%@*}"
 	settle "$R"
 	assert "[$p] what the retention has not deleted yet is unchanged" \
