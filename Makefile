@@ -83,7 +83,8 @@ $(O)/tests/%: tests/unit/%.c $(SAN_OBJ) $(O)/libhindsight-client.a $(O)/libhinds
 unit: $(UNIT_BIN)
 	@rc=0; for t in $(UNIT_BIN); do echo "# $$t"; $$t || rc=1; done; exit $$rc
 
-# The hooks build (TEST_HOOKS=1) is only for tests/e2e/landlock.t.
+# The hooks build (TEST_HOOKS=1) is for the tests that need test-only hooks
+# (landlock.t, sealed-*.t, faults.t).
 e2e: all
 	$(MAKE) O=$(O)-hooks TEST_HOOKS=1 SAN=$(SAN) CC=$(CC) all
 	HS_BIN=$(abspath $(O)) HS_TEST_BIN=$(abspath $(O)-hooks) prove -v tests/e2e/*.t

@@ -15,6 +15,7 @@
  * holding one fd and climbing back through "..": see local_delete().
  */
 #include "deltree.h"
+#include "fault.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -137,6 +138,7 @@ static int unlink_one(struct worker *w, int fd, const char *name, uint64_t ino, 
 			rc = unlinkat(fd, name, 0) < 0 ? -errno : 0;
 	}
 	if (!rc) {
+		fault_point("unlinked");
 		w->st.files++;
 		if (have && st.st_nlink == 1) {
 			w->st.inodes_freed++;

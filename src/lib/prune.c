@@ -4,6 +4,7 @@
  */
 #include "prune.h"
 #include "deltree.h"
+#include "fault.h"
 #include "fsops.h"
 #include "util.h"
 
@@ -147,13 +148,16 @@ int snapshot_to_trash(const struct root *r, const char *name)
 		snprintf(tname, sizeof(tname), "%s.%ld.%u", name, (long)getpid(), seq++);
 		rc = renameat2(r->fd, name, tfd, tname, RENAME_NOREPLACE) < 0 ? -errno : 0;
 	} while (rc == -EEXIST);
+	fault_point("prune-trashed");
 	if (!rc)
 		rc = fsync_dir(r->fd);
 	close(tfd);
 	if (rc < 0)
 		return rc;
+	fault_point("prune-synced");
 	snprintf(meta, sizeof(meta), "snapshots/%s.json", name);
 	unlinkat(r->metafd, meta, 0);
+	fault_point("prune-meta-dropped");
 	return 0;
 }
 
@@ -176,6 +180,7 @@ int trash_empty(const struct root *r, int count, struct freed *f)
 			argv_push(&names, de->d_name);
 	for (size_t i = 0; i < names.n; i++) {
 		struct deltree_stats st = { 0, 0, 0, 0 };
+		fault_point("trash-emptying");
 		int e = deltree_at(dirfd(d), names.v[i], 0, count, &st);
 		if (e < 0 && !rc)
 			rc = e;

@@ -1,5 +1,6 @@
 #include "root.h"
 #include "deltree.h"
+#include "fault.h"
 #include "fsops.h"
 #include "sealed.h"
 #include "strbuf.h"
@@ -303,8 +304,10 @@ int root_point_current(struct root *r, const char *name)
 	unlinkat(r->fd, HS_CURRENT ".tmp", 0);
 	if (symlinkat(name, r->fd, HS_CURRENT ".tmp") < 0)
 		return -errno;
+	fault_point("current-tmp");
 	if (renameat(r->fd, HS_CURRENT ".tmp", r->fd, HS_CURRENT) < 0)
 		return -errno;
+	fault_point("current-renamed");
 	return fsync_dir(r->fd);
 }
 
@@ -417,6 +420,7 @@ int root_publish_finish(struct root *r)
 	rc = root_point_current(r, m.name);
 	if (rc < 0)
 		goto out;
+	fault_point("current-synced");
 	char path[64];
 	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
 	if (sfd < 0) {
@@ -428,6 +432,7 @@ int root_publish_finish(struct root *r)
 	close(sfd);
 	if (rc < 0)
 		goto out;
+	fault_point("meta-written");
 	/* resume bases were for this push; it is complete now */
 	int rfd = openat(r->metafd, "resume", DIR_FLAGS);
 	if (rfd >= 0) {
@@ -443,11 +448,14 @@ int root_publish_finish(struct root *r)
 		}
 		close(rfd);
 	}
+	fault_point("resume-dropped");
 	if (unlinkat(r->metafd, PENDING, 0) < 0 && errno != ENOENT) {
 		rc = -errno;
 		goto out;
 	}
+	fault_point("journal-dropped");
 	rc = fsync_dir(r->metafd);
+	fault_point("published");
 out:
 	free(text);
 	return rc;
@@ -482,6 +490,7 @@ int root_publish_begin(struct root *r, struct snapmeta *m)
 		return -EPERM;
 	if (syncfs(r->fd) < 0)
 		return -errno;
+	fault_point("synced");
 	rc = root_choose_name(r, m);
 	if (rc < 0)
 		return rc;
@@ -490,9 +499,13 @@ int root_publish_begin(struct root *r, struct snapmeta *m)
 	free(json);
 	if (rc < 0)
 		return rc;
+	fault_point("journal-written");
 	if (renameat(r->fd, HS_INPROGRESS, r->fd, m->name) < 0)
 		return -errno;
-	return fsync_dir(r->fd);
+	fault_point("renamed");
+	rc = fsync_dir(r->fd);
+	fault_point("rename-synced");
+	return rc;
 }
 
 int root_publish(struct root *r, struct snapmeta *m)
@@ -509,6 +522,37 @@ int root_repair(struct root *r)
 	return rc < 0 ? rc : root_tidy(r);
 }
 
+/*
+ * Drop the metadata of snapshots that are gone: a prune killed between
+ * moving a snapshot to the trash and unlinking its NAME.json leaves it.
+ * Runs after root_publish_finish(), so a publish under way has its tree.
+ */
+static void drop_orphan_meta(const struct root *r, int sfd)
+{
+	int fd = openat(sfd, ".", DIR_FLAGS);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	struct stat st;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char name[SNAPNAME_SIZE];
+		size_t n = strlen(de->d_name);
+		if (n <= 5 || n - 5 >= sizeof(name) || strcmp(de->d_name + n - 5, ".json"))
+			continue;
+		memcpy(name, de->d_name, n - 5);
+		name[n - 5] = '\0';
+		if (snapname_parse(name, NULL) == 0 &&
+		    fstatat(r->fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			unlinkat(sfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int root_tidy(struct root *r)
 {
 	struct snaplist l;
@@ -520,6 +564,7 @@ int root_tidy(struct root *r)
 	int sfd = openat(r->metafd, "snapshots", DIR_FLAGS);
 	if (sfd >= 0) {
 		drop_temporaries(sfd);
+		drop_orphan_meta(r, sfd);
 		close(sfd);
 	}
 	rc = root_snapshots(r->fd, &l);
@@ -575,6 +620,7 @@ int root_prepare_push(struct root *r, const char *dest, int *resumed)
 		if (S_ISDIR(st.st_mode)) {
 			snprintf(num, sizeof(num), "%ld", n ? nums[n - 1] + 1 : 1L);
 			rc = renameat(r->fd, HS_INPROGRESS, rfd, num) < 0 ? -errno : 0;
+			fault_point("resume-kept");
 			if (!rc) {
 				nums = xrealloc(nums, xmul(n + 1, sizeof(*nums)));
 				nums[n++] = strtol(num, NULL, 10);

@@ -4,6 +4,7 @@
  */
 #include "server.h"
 #include "../lib/exitcodes.h"
+#include "../lib/fault.h"
 #include "../lib/prune.h"
 
 #include <errno.h>
@@ -94,6 +95,7 @@ void push_retention(const struct root *r, const struct acct_conf *a)
 	int plfd = prune_lock(r, 0);
 	if (plfd < 0)
 		return;
+	fault_point("retention");
 	if (prune_plan(r, &a->keep, time(NULL), &plan) == 0) {
 		if (prune_apply(r, &plan, &f) < 0)
 			fprintf(stderr, "hindsight-server: warning: some snapshots could not be "

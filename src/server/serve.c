@@ -7,6 +7,7 @@
 #include "../lib/cmdsplit.h"
 #include "../lib/exitcodes.h"
 #include "../lib/fastpush.h"
+#include "../lib/fault.h"
 #include "../lib/fsops.h"
 #include "../lib/landlock.h"
 #include "../lib/lastpush.h"
@@ -537,6 +538,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = errno_exit(rc);
 		goto out;
 	}
+	fault_point("locked");
 	/* a sealed root is repaired by the sealer, which only root can be */
 	rc = r.sealed ? 0 : root_repair(&r);
 	if (rc < 0) {
@@ -546,6 +548,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	}
 	if (r.sealed && (code = sealer_call(o, &r, NULL, &why)) != HS_EXIT_OK)
 		goto out;
+	fault_point("repaired");
 	code = push_space(&r, o, &acct, &why);
 	if (code != HS_EXIT_OK)
 		goto out;
@@ -565,12 +568,14 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = errno_exit(rc);
 		goto out;
 	}
+	fault_point("prepared");
 	if (fast)
 		audit("fast=1 cloned_dirs=%llu cloned_links=%llu", cloned.dirs, cloned.links);
 	else
 		link_bases(&r, req->dest, &bases);
 	/* so that no prune meanwhile takes a basis away */
 	basis_write(&r, bases.v, bases.n);
+	fault_point("basis");
 	/* made here so the confined rsync only appends to it */
 	int lfd = openat(root_state_fd(&r), TRANSFER_LOG, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 			 O_CLOEXEC, 0600);
@@ -595,6 +600,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	}
 	ran = 1;
 	m.rsync_exit = wait_child(pid, &interrupted);
+	fault_point("rsync-exited");
 	m.end = time(NULL);
 	read_transfer_log(&r, &m, &enospc);
 	if (fast && !interrupted && (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
@@ -606,6 +612,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 		code = HS_EXIT_ERROR;
 	}
 	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
+	fault_point("log-read");
 
 	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
@@ -633,10 +640,13 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			"resumed=%d", m.name, meta_status(&m), m.rsync_exit, m.files, m.bytes,
 			m.resumed);
 		root_log(&r, msg.buf);
+		fault_point("logged");
 		audit("result=published name=%s rsync_exit=%d", m.name, m.rsync_exit);
 		/* the basis has served: the published snapshot is the newest now */
 		basis_clear(&r);
+		fault_point("basis-cleared");
 		push_retention(&r, &acct);
+		fault_point("retention-done");
 	}
 	published = 1;
 	if (m.rsync_exit == 23) {
@@ -651,6 +661,7 @@ out:
 	if (r.lockfd >= 0) {
 		basis_clear(&r);
 		record_attempt(&r, &m, code, ran, published, why.buf);
+		fault_point("recorded");
 	}
 	sb_release(&why);
 	sb_release(&msg);

@@ -742,6 +742,33 @@ static void repair_drops_temporaries_of_interrupted_atomic_writes(void **state)
 	assert_string_equal(current_of(f), a.name);
 }
 
+/* a prune died between moving a snapshot to the trash and unlinking its metadata */
+static void repair_drops_the_metadata_of_a_snapshot_that_is_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct snapmeta a, b, back;
+	char meta_a[64];
+
+	push_and_publish(f, T0, "f", "a", &a);
+	push_and_publish(f, T0 + 60, "f", "b", &b);
+	int tfd = openat(f->r.metafd, "trash", O_RDONLY | O_DIRECTORY);
+	assert_true(tfd >= 0);
+	assert_int_equal(renameat(f->r.fd, a.name, tfd, "gone.1.0"), 0);
+	close(tfd);
+	fmt(meta_a, sizeof(meta_a), "snapshots/%s.json", a.name);
+	assert_true(exists_at(f->r.metafd, meta_a));
+	put_file(f->r.metafd, "snapshots/notes.json", "not a snapshot's");
+
+	assert_int_equal(root_repair(&f->r), 0);
+	assert_false(exists_at(f->r.metafd, meta_a));
+	assert_int_equal(root_read_meta(&f->r, b.name, &back), 0);
+	assert_meta_equal(&back, &b);
+	/* what is not named like a snapshot is not ours to judge */
+	assert_true(exists_at(f->r.metafd, "snapshots/notes.json"));
+	const char *const want[] = { b.name };
+	assert_snapshots(f, 1, want);
+}
+
 static void repair_of_a_consistent_root_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -1062,6 +1089,7 @@ int main(void)
 		T(repair_removes_a_dangling_current_when_there_are_no_snapshots),
 		T(repair_drops_a_torn_journal_and_touches_nothing_else),
 		T(repair_drops_temporaries_of_interrupted_atomic_writes),
+		T(repair_drops_the_metadata_of_a_snapshot_that_is_gone),
 		T(repair_of_a_consistent_root_changes_nothing),
 		T(the_snapshot_list_holds_only_snapshot_directories),
 		T(remove_tree_deletes_read_only_dirs_and_spares_symlink_targets),
