@@ -156,6 +156,10 @@ int landlock_confine(const struct ll_plan *p)
 			rc = allow(ruleset, p->recv, FS_READ | FS_MAKE | FS_REMOVE |
 				   LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_WRITE_FILE |
 				   LANDLOCK_ACCESS_FS_TRUNCATE, h);
+		if (!rc && p->recv && p->tmp)
+			rc = allow(ruleset, p->tmp, FS_READ | FS_MAKE | FS_REMOVE |
+				   LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_WRITE_FILE |
+				   LANDLOCK_ACCESS_FS_TRUNCATE, h);
 	} else if (!rc && p->snapdir) {
 		rc = allow(ruleset, p->snapdir, FS_READ, h);
 	}

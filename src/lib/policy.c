@@ -731,6 +731,13 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 	argv_push(out, "--max-alloc=" HS_MAX_ALLOC);
 	if (p->confine_root)
 		argv_pushf(out, "--confine-root=%s", p->root);
+	/*
+	 * rsync names a file's temporary copy after it, beside it: for a path
+	 * near PATH_MAX that name is too long (and --fake-super then stats it
+	 * by its full path). In a short directory of our own it always fits.
+	 */
+	if (p->temp_dir)
+		argv_pushf(out, "--temp-dir=%s", p->temp_dir);
 	if (p->log_file) {
 		argv_pushf(out, "--log-file=%s", p->log_file);
 		argv_push(out, p->fast ? "--log-file-format=" FASTPUSH_LOG_FORMAT

@@ -64,6 +64,7 @@ struct push_plan {
 	const char *const *link_dests; /* absolute basis trees, newest first */
 	size_t n_link_dests;
 	const char *log_file;     /* absolute, our own transfer log, or NULL */
+	const char *temp_dir;     /* absolute, rsync's --temp-dir, or NULL */
 	int fake_super;           /* not running as root */
 	int confine_root;         /* installed rsync has --confine-root */
 	int fast;                 /* fast sealed push: every item in the log (fastpush.h) */

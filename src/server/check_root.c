@@ -141,7 +141,7 @@ static void meta_entry(const char *e, void *arg)
 {
 	static const char *const known[] = {
 		"lock", "prune.lock", "snapshots", "pending.json", "resume", "trash", "pins",
-		"basis", "log", "transfer.log", LASTPUSH_FILE,
+		"basis", "log", "transfer.log", "tmp", LASTPUSH_FILE,
 	};
 	static const char *const sealed[] = { HS_WORK, HS_SEAL_LOCK, HS_SEALING };
 	struct look *k = arg;

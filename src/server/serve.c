@@ -25,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #define TRANSFER_LOG "transfer.log"
+#define RSYNC_TMP "tmp" /* rsync's --temp-dir, beside the log: emptied before each push */
 
 /* rsync's whole environment: nothing of the client's, no LD_*, RSYNC_*, POPT* */
 char *const rsync_envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", "HOME=/nonexistent", NULL };
@@ -291,7 +293,8 @@ static void link_bases(const struct root *r, const char *dest, struct argv *base
  */
 static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 		      const struct root *r, const struct request *req,
-		      const struct argv *bases, struct strbuf *recv, struct strbuf *log, int fast)
+		      const struct argv *bases, struct strbuf *recv, struct strbuf *log,
+		      struct strbuf *tmp, int fast)
 {
 	memset(p, 0, sizeof(*p));
 	p->rsync_path = o->rsync;
@@ -305,7 +308,9 @@ static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 	}
 	sb_addf(recv, "%s/" HS_INPROGRESS, r->path);
 	sb_addf(log, "%s/%s/" TRANSFER_LOG, r->path, root_state_dir(r));
+	sb_addf(tmp, "%s/%s/" RSYNC_TMP, r->path, root_state_dir(r));
 	p->recv_dir = recv->buf;
+	p->temp_dir = tmp->buf;
 	p->link_dests = (const char *const *)bases->v;
 	p->n_link_dests = bases->n;
 	p->log_file = log->buf;
@@ -347,7 +352,7 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 {
 	struct root r;
 	struct argv bases = ARGV_INIT, argv = ARGV_INIT;
-	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, tmp = STRBUF_INIT, line = STRBUF_INIT;
 	struct push_plan plan;
 
 	int fast = 0;
@@ -360,13 +365,14 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 		root_init(&r);
 		r.path = xstrdup(o->root);
 	}
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log, fast);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, &tmp, fast);
 	build_push_argv(req, &plan, &argv);
 	quote_argv(&line, argv.v, argv.n);
 	printf("allow\n%s\n", line.buf);
 	sb_release(&line);
 	sb_release(&recv);
 	sb_release(&log);
+	sb_release(&tmp);
 	argv_clear(&argv);
 	argv_clear(&bases);
 	root_close(&r);
@@ -377,7 +383,7 @@ static int check_push(const struct request *req, const struct serve_opts *o)
 static int run_dry_push(const struct request *req, const struct serve_opts *o)
 {
 	struct argv argv = ARGV_INIT;
-	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, tmp = STRBUF_INIT;
 	struct argv bases = ARGV_INIT;
 	struct push_plan plan;
 	struct root r;
@@ -393,7 +399,7 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 		root_init(&r);
 		r.path = xstrdup(o->root);
 	}
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log, 0);
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, &tmp, 0);
 	build_push_argv(req, &plan, &argv);
 	audit("verdict=allow role=push dry_run=1 root=%s", r.path);
 	/* a dry run writes nothing: no writable tree at all */
@@ -406,6 +412,7 @@ static int run_dry_push(const struct request *req, const struct serve_opts *o)
 	int st = pid < 0 ? -1 : wait_child(pid, &interrupted);
 	sb_release(&recv);
 	sb_release(&log);
+	sb_release(&tmp);
 	argv_clear(&argv);
 	root_close(&r);
 	if (interrupted)
@@ -498,7 +505,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 {
 	struct root r;
 	struct argv bases = ARGV_INIT, argv = ARGV_INIT;
-	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, msg = STRBUF_INIT;
+	struct strbuf recv = STRBUF_INIT, log = STRBUF_INIT, tmp = STRBUF_INIT, msg = STRBUF_INIT;
 	struct strbuf why = STRBUF_INIT;
 	struct push_plan plan;
 	struct snapmeta m;
@@ -581,13 +588,22 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 			 O_CLOEXEC, 0600);
 	if (lfd >= 0)
 		close(lfd);
-	fill_plan(&plan, o, &r, req, &bases, &recv, &log, fast);
+	/* rsync's temporary files: what a killed push left goes, then a fresh one */
+	remove_tree_at(root_state_fd(&r), RSYNC_TMP);
+	if (mkdirat(root_state_fd(&r), RSYNC_TMP, 0700) < 0 && errno != EEXIST) {
+		int e = errno;
+		push_says(&why, "cannot make %s/%s/" RSYNC_TMP ": %s", r.path, root_state_dir(&r),
+			  strerror(e));
+		code = errno_exit(-e);
+		goto out;
+	}
+	fill_plan(&plan, o, &r, req, &bases, &recv, &log, &tmp, fast);
 	build_push_argv(req, &plan, &argv);
 	TEST_HOOK_ARGV(&argv);
 	audit("resumed=%d", m.resumed);
 
 	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf,
-			      .exec = o->rsync };
+			      .tmp = tmp.buf, .exec = o->rsync };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.keep_fd = r.lockfd;
 	so.pre_exec = confine_rsync;
@@ -603,6 +619,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	fault_point("rsync-exited");
 	m.end = time(NULL);
 	read_transfer_log(&r, &m, &enospc);
+	/* empty unless rsync was killed; the next push empties it then */
+	unlinkat(root_state_fd(&r), RSYNC_TMP, AT_REMOVEDIR);
 	if (fast && !interrupted && (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
 		code = fast_verdict(&r, req, &m, &why);
 		if (code != HS_EXIT_OK) {
@@ -667,6 +685,7 @@ out:
 	sb_release(&msg);
 	sb_release(&recv);
 	sb_release(&log);
+	sb_release(&tmp);
 	argv_clear(&argv);
 	argv_clear(&bases);
 	root_close(&r);

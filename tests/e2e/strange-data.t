@@ -5,7 +5,7 @@
 #  - names holding every byte 0x01-0xFF but '/', as files and directories;
 #  - 255-byte components down to the deepest path a push keeps exactly
 #    (about 4000 bytes: see below), and a 4095-byte path (PATH_MAX less its
-#    NUL), which rsync 3.5.0 on the server does not handle: TODO tests;
+#    NUL), pushed, changed, pushed again and restored;
 #  - one directory of many files (20k here, 200k with HS_LONG=1), with the
 #    peak memory of serve itself (not rsync) under 16 MiB for the push,
 #    the restore and a listing;
@@ -183,11 +183,9 @@ bytes_of() { printf %s "$1" | wc -c; }
 # the inode of every file below DIR, by its path: one line each
 inodes() { find "$1" -type f -printf '%P %i\n' | sort; }
 
-# The deepest path a push keeps exactly: the server's rsync (3.5.0, with
-# --fake-super) reaches each file it receives through the absolute path of
-# its temporary name, ROOT/inprogress/PATH with "." and 7 bytes added, and
-# that must fit PATH_MAX (4095 bytes and a NUL); the snapshot then holds it
-# as ROOT/SNAPSHOT/PATH, one byte shorter.
+# The deepest path whose snapshot copy ROOT/SNAPSHOT/PATH still fits
+# PATH_MAX (4095 bytes and a NUL), so that it can be restored by its own
+# name and every tool can read it by its absolute path.
 FIT=$((4075 - $(bytes_of "$ROOT")))
 LONG=$DATA/long
 DEEP=$(make_deep "$LONG" "$FIT") || fatal "make the long tree"
@@ -207,11 +205,11 @@ assert "[long] restore of the $FIT-byte file by its own path exits 0" \
 	succeeds restore --to "$OUT/deep" "$DEEP"
 assert "[long] ... and brings it back" is_eq "$(cat "$OUT/deep/${DEEP##*/}")" deepest
 
-# A 4095-byte path (the most open(2) takes) is read by the client, but the
-# server's rsync cannot stat its temporary name: the file arrives without
-# its attributes and the push ends "with errors" (exit 3), and so does
-# every later one (with files at many such lengths, rsync even died with
-# "got a block match with no basis file", exit 2: docs/RELIABILITY.md).
+# A 4095-byte path (the most open(2) takes). rsync names a received file's
+# temporary copy after it, in the same directory, and --fake-super then
+# stats that name by its absolute path: past PATH_MAX. serve gives rsync a
+# short --temp-dir of its own (.hindsight/tmp), so every length a source can
+# hold arrives whole, with its attributes, and later pushes link it.
 # A second account, so that the first's root stays clean.
 new_account t
 T=$ACCOUNT
@@ -222,16 +220,21 @@ TSSH="ssh -F $(ssh_conf "$T")"
 TOP=$DATA/deepest
 MAXP=$(make_deep "$TOP" 4095) || fatal "make the 4095-byte path"
 assert "[4095] the source holds a file whose absolute path is 4095 bytes" is_eq "$(bytes_of "$MAXP")" 4095
-todo "rsync 3.5.0 with --fake-super: the temporary name's path is longer than PATH_MAX" \
-	"[4095] backup of it exits 0" succeeds "$HS_CLIENT" backup --repo server: --ssh "$TSSH" "$TOP"
-assert "[4095] ... whatever its exit code, a snapshot holds the file's data" \
+assert "[4095] backup of it exits 0" succeeds "$HS_CLIENT" backup --repo server: --ssh "$TSSH" "$TOP"
+assert "[4095] ... and the snapshot holds the file's data" \
 	is_eq "$(find "$TROOT/$(snapshots "$TROOT" | tail -n 1)$TOP" -name 'zzz*' -execdir cat {} +)" deepest
-todo "rsync 3.5.0 with --fake-super loses its attributes" \
-	"[4095] ... and the snapshot equals the source" snap_is_source "$TOP" "$TROOT/$(snapshots "$TROOT" | tail -n 1)$TOP"
+assert "[4095] ... and the snapshot equals the source" snap_is_source "$TOP" "$TROOT/$(snapshots "$TROOT" | tail -n 1)$TOP"
 echo "deepest, changed" >"$MAXP"
-todo "rsync 3.5.0 with --fake-super: the same" \
-	"[4095] a backup after the deepest file changed exits 0" \
+assert "[4095] a backup after the deepest file changed exits 0" \
 	succeeds "$HS_CLIENT" backup --repo server: --ssh "$TSSH" "$TOP"
+assert "[4095] ... and the new snapshot equals the source" \
+	snap_is_source "$TOP" "$TROOT/$(snapshots "$TROOT" | tail -n 1)$TOP"
+assert "[4095] ... and the earlier snapshot still holds the old data" \
+	is_eq "$(find "$TROOT/$(snapshots "$TROOT" | tail -n 2 | head -n 1)$TOP" -name 'zzz*' -execdir cat {} +)" deepest
+assert "[4095] restore of the whole tree exits 0" \
+	succeeds "$HS_CLIENT" restore --repo server: --ssh "$TSSH" --to "$OUT/deepest" "$TOP"
+assert "[4095] ... and brings the changed file back" \
+	is_eq "$(find "$OUT/deepest" -name 'zzz*' -execdir cat {} +)" "deepest, changed"
 
 # ------------------------------------------------------------ 3. many files in one directory
 
