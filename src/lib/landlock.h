@@ -26,10 +26,10 @@ struct ll_plan {
 	enum ll_role role;
 	const char *root;     /* push: readable (and linkable from) */
 	const char *recv;     /* push: writable; NULL for a dry run */
-	const char *tmp;      /* push: writable too (rsync's --temp-dir), or NULL */
 	const char *snapdir;  /* pull: the one readable snapshot (NULL: none) */
 	const char *exec;     /* the program about to be run: executable even
 				 outside /usr (an rsync built elsewhere) */
+	const char *tmp;      /* push: writable too (rsync's --temp-dir), or NULL */
 };
 
 /* Highest Landlock ABI of this kernel, 0 if it has none. */

@@ -24,7 +24,7 @@
 #include "landlock.h"
 
 static char base[] = "/tmp/hs-landlock.XXXXXX";
-static char root[64], recv_dir[128], snap[128], other[64];
+static char root[64], recv_dir[128], tmp_dir[128], snap[128], other[64];
 
 static int setup(void **state)
 {
@@ -33,9 +33,10 @@ static int setup(void **state)
 		return -1;
 	snprintf(root, sizeof(root), "%s/root", base);
 	snprintf(recv_dir, sizeof(recv_dir), "%s/inprogress", root);
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/tmp", root);
 	snprintf(snap, sizeof(snap), "%s/2026_01_01_00_00_00", root);
 	snprintf(other, sizeof(other), "%s/other", base);
-	if (mkdir(root, 0700) || mkdir(recv_dir, 0700) || mkdir(snap, 0700) ||
+	if (mkdir(root, 0700) || mkdir(recv_dir, 0700) || mkdir(tmp_dir, 0700) || mkdir(snap, 0700) ||
 	    mkdir(other, 0700))
 		return -1;
 	char p[300];
@@ -58,7 +59,8 @@ static int teardown(void **state)
 	return remove_tree_at(AT_FDCWD, base) < 0 ? -1 : 0;
 }
 
-enum act { CREATE_IN, LINK_INTO_RECV, UNLINK_IN, READ_FILE_AT, WRITE_NEW_IN, TCP_CONNECT, MKDIR_IN };
+enum act { CREATE_IN, LINK_INTO_RECV, UNLINK_IN, READ_FILE_AT, WRITE_NEW_IN, TCP_CONNECT, MKDIR_IN,
+	   CREATE_AND_RENAME };
 
 /* Run act in a confined child; returns 0 or the errno it failed with. */
 static int confined(const struct ll_plan *plan, enum act act, const char *a, const char *b)
@@ -93,6 +95,14 @@ static int confined(const struct ll_plan *plan, enum act act, const char *a, con
 			case MKDIR_IN:
 				fd = mkdir(a, 0700) == 0 ? 0 : -1;
 				break;
+			case CREATE_AND_RENAME:
+				/* rsync's --temp-dir: write there, rename into the tree */
+				fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0600);
+				if (fd >= 0) {
+					close(fd);
+					fd = rename(a, b) == 0 ? 0 : -1;
+				}
+				break;
 			case TCP_CONNECT: {
 				struct sockaddr_in sin = { .sin_family = AF_INET,
 							   .sin_port = htons(9) };
@@ -126,7 +136,7 @@ static void a_push_may_create_files_in_the_tree_being_received(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/new", recv_dir);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), 0);
@@ -137,7 +147,7 @@ static void a_push_may_hard_link_from_a_snapshot_into_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char from[300], to[300];
 	snprintf(from, sizeof(from), "%s/file", snap);
 	snprintf(to, sizeof(to), "%s/linked", recv_dir);
@@ -150,11 +160,36 @@ static void a_push_may_hard_link_from_a_snapshot_into_the_tree(void **state)
 	unlink(to);
 }
 
+static void a_push_may_rename_from_its_temp_dir_into_the_tree(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_LANDLOCK();
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir, .tmp = tmp_dir };
+	char from[300], to[300];
+	snprintf(from, sizeof(from), "%s/.f.XXXXXX", tmp_dir);
+	snprintf(to, sizeof(to), "%s/f", recv_dir);
+	assert_int_equal(confined(&p, CREATE_AND_RENAME, from, to), 0);
+	assert_int_equal(access(to, F_OK), 0);
+	assert_int_equal(access(from, F_OK), -1);
+	unlink(to);
+}
+
+static void a_push_without_a_temp_dir_cannot_write_there(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_LANDLOCK();
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
+	char f[300];
+	snprintf(f, sizeof(f), "%s/planted", tmp_dir);
+	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
+	assert_int_equal(access(f, F_OK), -1);
+}
+
 static void a_push_cannot_create_files_in_a_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/planted", snap);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -165,7 +200,7 @@ static void a_push_cannot_delete_from_a_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/file", snap);
 	assert_int_equal(confined(&p, UNLINK_IN, f, NULL), EACCES);
@@ -176,7 +211,7 @@ static void a_push_cannot_make_directories_outside_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/newdir", root);
 	assert_int_equal(confined(&p, MKDIR_IN, f, NULL), EACCES);
@@ -186,7 +221,7 @@ static void a_push_cannot_write_outside_the_backup_root(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/dropped", other);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -196,7 +231,7 @@ static void a_push_cannot_read_outside_the_backup_root(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, recv_dir, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root, .recv = recv_dir };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/secret", other);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
@@ -206,7 +241,7 @@ static void a_dry_run_push_cannot_write_even_in_the_tree(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PUSH, root, NULL, NULL, NULL };
+	struct ll_plan p = { .role = LL_PUSH, .root = root };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/new", recv_dir);
 	assert_int_equal(confined(&p, CREATE_IN, f, NULL), EACCES);
@@ -216,7 +251,7 @@ static void a_restore_may_read_its_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
+	struct ll_plan p = { .role = LL_PULL, .snapdir = snap };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/file", snap);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), 0);
@@ -226,7 +261,7 @@ static void a_restore_cannot_read_the_rest_of_the_root_or_outside(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
+	struct ll_plan p = { .role = LL_PULL, .snapdir = snap };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/secret", other);
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
@@ -237,7 +272,7 @@ static void a_restore_cannot_write_anywhere_not_even_its_snapshot(void **state)
 {
 	(void)state;
 	SKIP_WITHOUT_LANDLOCK();
-	struct ll_plan p = { LL_PULL, NULL, NULL, snap, NULL };
+	struct ll_plan p = { .role = LL_PULL, .snapdir = snap };
 	char f[300];
 	snprintf(f, sizeof(f), "%s/planted", snap);
 	assert_int_equal(confined(&p, WRITE_NEW_IN, f, NULL), EACCES);
@@ -250,8 +285,8 @@ static void neither_role_may_use_tcp(void **state)
 	(void)state;
 	if (landlock_abi() < 4)
 		skip();
-	struct ll_plan push = { LL_PUSH, root, recv_dir, NULL, NULL };
-	struct ll_plan pull = { LL_PULL, NULL, NULL, snap, NULL };
+	struct ll_plan push = { .role = LL_PUSH, .root = root, .recv = recv_dir };
+	struct ll_plan pull = { .role = LL_PULL, .snapdir = snap };
 	assert_int_equal(confined(&push, TCP_CONNECT, NULL, NULL), EACCES);
 	assert_int_equal(confined(&pull, TCP_CONNECT, NULL, NULL), EACCES);
 }
@@ -261,6 +296,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_push_may_create_files_in_the_tree_being_received),
 		cmocka_unit_test(a_push_may_hard_link_from_a_snapshot_into_the_tree),
+		cmocka_unit_test(a_push_may_rename_from_its_temp_dir_into_the_tree),
+		cmocka_unit_test(a_push_without_a_temp_dir_cannot_write_there),
 		cmocka_unit_test(a_push_cannot_create_files_in_a_snapshot),
 		cmocka_unit_test(a_push_cannot_delete_from_a_snapshot),
 		cmocka_unit_test(a_push_cannot_make_directories_outside_the_tree),
