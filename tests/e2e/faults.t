@@ -88,7 +88,13 @@ push_ssh() {
 }
 
 # settle ROOT: nothing of a killed push is left running: its lock is free.
+# A client killed a few ms in can leave its serve still starting: the lock
+# is free until that orphan takes it, and the next push would then find it
+# held (exit 11, rightly). So wait for every serve to be gone first (this
+# test runs one push at a time; the sealer is not a serve).
+no_serve_left() { ! pgrep -f 'hindsight-server (local|serve)( |$)' >/dev/null; }
 settle() {
+	wait_until 60 no_serve_left || { echo "a serve is still running"; return 1; }
 	wait_until 60 lock_is_free "$1" || { echo "the lock of $1 stays held"; return 1; }
 }
 
