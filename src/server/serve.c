@@ -621,7 +621,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	read_transfer_log(&r, &m, &enospc);
 	/* empty unless rsync was killed; the next push empties it then */
 	unlinkat(root_state_fd(&r), RSYNC_TMP, AT_REMOVEDIR);
-	if (fast && !interrupted && (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
+	if (fast && !interrupted && !enospc &&
+	    (m.rsync_exit == 0 || m.rsync_exit == 23 || m.rsync_exit == 24)) {
 		code = fast_verdict(&r, req, &m, &why);
 		if (code != HS_EXIT_OK) {
 			unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
@@ -632,7 +633,12 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	unlinkat(root_state_fd(&r), TRANSFER_LOG, 0);
 	fault_point("log-read");
 
-	if (interrupted || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
+	/*
+	 * A full disk is never "published with errors", even when rsync went on
+	 * past the files it could not write (exit 23): the tree is kept and the
+	 * next push, with space, resumes it.
+	 */
+	if (interrupted || enospc || (m.rsync_exit != 0 && m.rsync_exit != 23 && m.rsync_exit != 24)) {
 		code = interrupted ? HS_EXIT_INTERRUPTED : enospc ? HS_EXIT_NOSPACE : HS_EXIT_ERROR;
 		sb_addf(&msg, "push not completed (rsync exit %d%s); what arrived is kept "
 			"and the next push resumes from it", m.rsync_exit,
