@@ -77,11 +77,6 @@ static void pop_name(struct walk *w, int old)
 	w->path[w->len] = '\0';
 }
 
-static mode_t sealed_mode(mode_t m)
-{
-	return S_ISDIR(m) ? SEAL_DIR_MODE : SEAL_FILE_MODE;
-}
-
 /*
  * Record what the inode is now, as rsync --fake-super would read it had
  * it no xattr, unless rsync (or anybody) recorded something already.
@@ -152,7 +147,7 @@ static int seal_entry(struct walk *w, int dfd, const char *name, int depth)
 		return fail(w, -errno, "cannot stat it");
 	int ours = st.st_uid == ids->acct;
 	int vaults = st.st_uid == ids->vault && st.st_gid == ids->group;
-	mode_t want = sealed_mode(st.st_mode);
+	mode_t want = seal_mode(st.st_mode);
 	int mode_ok = (st.st_mode & 07777) == want;
 	if (w->verify && !(vaults && mode_ok))
 		return refuse(w, "owner %u:%u, mode %o: not sealed", (unsigned)st.st_uid,

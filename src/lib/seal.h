@@ -35,11 +35,28 @@
 #ifndef HS_SEAL_H
 #define HS_SEAL_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define SEAL_XSTAT "user.rsync.%stat"
-#define SEAL_DIR_MODE 0750
-#define SEAL_FILE_MODE 0640
+#define SEAL_DIR_MODE 0750    /* the bits every sealed directory has */
+#define SEAL_FILE_MODE 0640   /* the bits every sealed file has */
+
+/*
+ * The mode a sealed inode gets, from the one the account's rsync gave it:
+ * no write bit but the vault owner's, none of setuid/setgid/sticky, read
+ * (and for a directory, search) for the account's group, and the other
+ * read and search bits as they were. So a file rsync --fake-super stored
+ * as 0644 or 0755 stays 0644 or 0755, which is what rsync itself would
+ * give it: a later push then finds nothing to chmod (it would try, and
+ * fail, on every such file of a clone: fastpush.h). Nobody but root and
+ * the account's group gets into a sealed root (root's, 0750), so the
+ * "other" bits open nothing.
+ */
+static inline mode_t seal_mode(mode_t m)
+{
+	return (m & 0755) | (S_ISDIR(m) ? SEAL_DIR_MODE : SEAL_FILE_MODE);
+}
 #define SEAL_MAX_DEPTH 2048   /* rsync's paths are at most 4096 bytes */
 
 struct seal_ids {

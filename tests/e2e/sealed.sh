@@ -90,13 +90,15 @@ as_account() {
 }
 
 # fully_sealed DIR: every inode below DIR (DIR too) belongs to the vault
-# owner with the account's group, directories 0750, files 0640, and every
-# file and directory records its owner and mode in user.rsync.%stat.
+# owner with the account's group, no write bit but the owner's and no
+# setuid, setgid or sticky bit, directories at least 0750 and files at
+# least 0640 (seal_mode()), and every file and directory records its
+# owner and mode in user.rsync.%stat.
 fully_sealed() {
 	local d=$1 grp bad
 	grp=$(stat -c %G "$d/..")
-	bad=$(find "$d" ! -type l \( ! -user "$VAULT" -o ! -group "$grp" -o \
-		\( -type d ! -perm 750 \) -o \( ! -type d ! -perm 640 \) \) -printf '%u:%g %m %p\n' | head -5)
+	bad=$(find "$d" ! -type l \( ! -user "$VAULT" -o ! -group "$grp" -o -perm /7022 -o \
+		\( -type d ! -perm -750 \) -o \( ! -type d ! -perm -640 \) \) -printf '%u:%g %m %p\n' | head -5)
 	[ -z "$bad" ] || { echo "not sealed: $bad"; return 1; }
 	bad=$(find "$d" -type l ! -user "$VAULT" -printf '%u %p\n' | head -5)
 	[ -z "$bad" ] || { echo "symlinks not the vault's: $bad"; return 1; }

@@ -108,10 +108,11 @@ static void seals_every_inode_of_the_account(void **state)
 	assert_int_equal(res.sealed, 5);    /* t, plain, secret, sub, rsync-recorded */
 	assert_int_equal(res.kept, 2);      /* plain's second name, history's */
 	assert_int_equal(res.xattrs, 4);    /* all but rsync-recorded */
-	expect("t", VAULT, GRP, 0750, "40755 0,0 54321:54321");
-	expect("t/plain", VAULT, GRP, 0640, "100644 0,0 54321:54321");
+	/* write bits go but the owner's, the group reads, other bits stay */
+	expect("t", VAULT, GRP, 0755, "40755 0,0 54321:54321");
+	expect("t/plain", VAULT, GRP, 0644, "100644 0,0 54321:54321");
 	expect("t/secret", VAULT, GRP, 0640, "100600 0,0 54321:54322");
-	expect("t/sub", VAULT, GRP, 0750, "40777 0,0 54321:54321");
+	expect("t/sub", VAULT, GRP, 0755, "40777 0,0 54321:54321");
 	expect("t/sub/rsync-recorded", VAULT, GRP, 0640, "104755 0,0 0:0");
 	expect("t/linked", VAULT, GRP, 0640, NULL);
 	char why[256];
@@ -138,9 +139,9 @@ static void finishes_a_walk_cut_short(void **state)
 	struct seal_opts o = opts;
 	o.recheck = 1;
 	assert_int_equal(seal_tree(dfd, "t", &o, &res), 0);
-	expect("t", VAULT, GRP, 0750, NULL);
-	expect("t/f", VAULT, GRP, 0640, NULL);
-	expect("t/g", VAULT, GRP, 0640, "100644 0,0 54321:54321");
+	expect("t", VAULT, GRP, 0755, NULL);
+	expect("t/f", VAULT, GRP, 0644, NULL);
+	expect("t/g", VAULT, GRP, 0644, "100644 0,0 54321:54321");
 }
 
 static void refuses(const char *planted, const char *why_part)
