@@ -119,6 +119,7 @@ void fastpush_set_slow(struct root *r, int slow)
 	if (r->workfd < 0)
 		return;
 	unlinkat(r->workfd, FASTPUSH_RECORD, 0);
+	unlinkat(r->workfd, FASTPUSH_AHEAD, 0);
 	if (slow)
 		write_file_atomic(r->workfd, FASTPUSH_SLOW, "1\n", 2);
 	else
@@ -138,6 +139,34 @@ static void record_text(struct strbuf *sb, const char *newest, const struct stat
 {
 	sb_addf(sb, "%s\n%llu:%llu\n%s\n", newest, (unsigned long long)ip->st_dev,
 		(unsigned long long)ip->st_ino, dest);
+}
+
+int fastpush_is_ahead(const struct root *r)
+{
+	struct stat st;
+
+	return r->workfd >= 0 && fstatat(r->workfd, FASTPUSH_AHEAD, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Remove what directory fd holds: a clone made ahead, nothing received. */
+static int empty_dir(int fd)
+{
+	int d = dup(fd);
+	DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!dir) {
+		rc = -errno;
+		if (d >= 0)
+			close(d);
+		return rc;
+	}
+	while (!rc && (de = readdir(dir)) != NULL)
+		if (!dotname(de->d_name))
+			rc = remove_tree_at(fd, de->d_name);
+	closedir(dir);
+	return rc;
 }
 
 int fastpush_prepare(struct root *r, const char *dest, int *resumed, struct clone_stats *cloned)
@@ -170,14 +199,27 @@ int fastpush_prepare(struct root *r, const char *dest, int *resumed, struct clon
 	if ((rc = root_snapshots(r->fd, &l)) < 0)
 		goto out;
 	record_text(&want, l.n ? l.names[l.n - 1] : "-", &ip, dest);
+	/* from here on the tree is this push's: what it receives is kept */
+	int ahead = fastpush_is_ahead(r);
+	unlinkat(r->workfd, FASTPUSH_AHEAD, 0);
 	if (read_file_at(r->workfd, FASTPUSH_RECORD, 1 << 14, &have) == 0 &&
 	    !strcmp(have, want.buf)) {
-		/* cloned before: an interrupted push resumes into the same tree */
-		*resumed = 1;
+		/* cloned before: ahead of this push, or an interrupted push resumes */
+		*resumed = !ahead;
 		rc = 0;
 		goto out;
 	}
 	unlinkat(r->workfd, FASTPUSH_RECORD, 0);
+	if (ahead && (rc = empty_dir(ipfd)) < 0)
+		goto out;
+	if (ahead && dest[0]) {
+		close(dfd);
+		if ((rc = mkdir_p_at(ipfd, dest)) < 0 ||
+		    (dfd = snap_opendir_beneath(ipfd, dest)) < 0) {
+			rc = rc < 0 ? rc : dfd;
+			goto out;
+		}
+	}
 	if (l.n) {
 		nfd = openat(r->fd, l.names[l.n - 1], DIR_FLAGS);
 		sfd = nfd < 0 ? -errno : dest[0] ? snap_opendir_beneath(nfd, dest) : dup(nfd);
@@ -204,6 +246,14 @@ out:
 	sb_release(&want);
 	free(have);
 	return rc;
+}
+
+int fastpush_clone_ahead(struct root *r, const char *dest)
+{
+	int resumed;
+	int rc = fastpush_prepare(r, dest, &resumed, NULL);
+
+	return rc < 0 ? rc : write_file_atomic(r->workfd, FASTPUSH_AHEAD, "1\n", 2);
 }
 
 /*

@@ -21,6 +21,18 @@
  *     --delete) would otherwise be published. Then the next push takes
  *     the --link-dest path (FASTPUSH_SLOW in work/).
  *
+ * rsync runs with --insecure-links when it has it and the client sent
+ * --numeric-ids: rsync 3.5.0 otherwise resolves every name it looks up
+ * one O_PATH|O_NOFOLLOW component at a time from the destination (with
+ * --fake-super, for every file of the tree: three quarters of a fast
+ * push's syscalls). That walk keeps a hostile sender's symlinks from
+ * leading the receiver out of its tree; here the fence is elsewhere:
+ * history is the vault's (the kernel refuses every change by this uid),
+ * and the Landlock ruleset lets rsync read, create, remove and rename
+ * only inprogress/ and its temp dir (no snapshot, no /etc/passwd). What a
+ * symlink can still reach is what the account owns: this tree and its
+ * work/ files (docs/SECURITY.md, "The fast push and --insecure-links").
+ *
  * The clone is an optimisation, never a condition of exactness: rsync
  * with --delete reconciles whatever the tree holds. So an interrupted
  * clone is completed by cloning again over it (existing names are left
@@ -38,6 +50,8 @@
 
 #define FASTPUSH_RECORD "clone"   /* work/clone: "NAME\nINODE\nDEST\n" of a finished clone */
 #define FASTPUSH_SLOW "slow"      /* work/slow: the next push takes the --link-dest path */
+#define FASTPUSH_AHEAD "ahead"    /* work/ahead: work/clone's tree was made ahead, after the
+				     last push, and nothing has been received into it */
 /* every item, unchanged ones too, needs --log-format=%i%I as well */
 #define FASTPUSH_LOG_FORMAT "%i %b %l %n"
 #define FASTPUSH_ITEMS_FORMAT "--log-format=%i%I"
@@ -63,6 +77,20 @@ int clone_tree_fd(int sfd, int dfd, struct clone_stats *st);
  * cloned before; *cloned says what was made now (may be NULL).
  */
 int fastpush_prepare(struct root *r, const char *dest, int *resumed, struct clone_stats *cloned);
+
+/*
+ * Clone ahead: right after a fast push is published, fastpush_prepare()
+ * for the next push (same destination), and mark the tree as made ahead,
+ * so that the next push starts receiving at once and does not count as
+ * resumed. Run by a process of its own holding the push lock once serve
+ * has answered the client (serve.c). A clone made ahead for another
+ * destination is emptied by the next push before it clones; one cut
+ * short is finished by it, as an interrupted clone is.
+ */
+int fastpush_clone_ahead(struct root *r, const char *dest);
+
+/* Is inprogress/ a clone made ahead, not a push cut off? */
+int fastpush_is_ahead(const struct root *r);
 
 /* Forget the clone and go the --link-dest way next time (slow = 1), or
  * the fast way again (slow = 0). Best effort. */

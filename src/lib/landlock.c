@@ -105,6 +105,8 @@ int landlock_confine(const struct ll_plan *p)
 		"/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/passwd", "/etc/group",
 		"/etc/nsswitch.conf", "/etc/localtime",
 	};
+	/* etc_files[NAMES_FIRST..NAMES_LAST]: only for mapping names (no_names) */
+	enum { NAMES_FIRST = 2, NAMES_LAST = 4 };
 	struct ll_ruleset_attr attr;
 	size_t attr_size;
 	int abi = landlock_abi(), rc = 0;
@@ -143,7 +145,8 @@ int landlock_confine(const struct ll_plan *p)
 	for (size_t i = 0; !rc && i < sizeof(exec_paths) / sizeof(exec_paths[0]); i++)
 		rc = allow(ruleset, exec_paths[i], FS_EXEC, h);
 	for (size_t i = 0; !rc && i < sizeof(etc_files) / sizeof(etc_files[0]); i++)
-		rc = allow(ruleset, etc_files[i], LANDLOCK_ACCESS_FS_READ_FILE, h);
+		if (!p->no_names || i < NAMES_FIRST || i > NAMES_LAST)
+			rc = allow(ruleset, etc_files[i], LANDLOCK_ACCESS_FS_READ_FILE, h);
 	if (!rc && p->exec)
 		rc = allow(ruleset, p->exec, FS_EXEC, h);
 	if (!rc)

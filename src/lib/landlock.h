@@ -30,6 +30,8 @@ struct ll_plan {
 	const char *exec;     /* the program about to be run: executable even
 				 outside /usr (an rsync built elsewhere) */
 	const char *tmp;      /* push: writable too (rsync's --temp-dir), or NULL */
+	int no_names;         /* not even /etc/passwd, /etc/group, /etc/nsswitch.conf:
+				 a receiver with --numeric-ids never maps names */
 };
 
 /* Highest Landlock ABI of this kernel, 0 if it has none. */

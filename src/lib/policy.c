@@ -729,7 +729,16 @@ void build_push_argv(const struct request *r, const struct push_plan *p,
 		argv_push(out, "--fake-super");
 	argv_pushf(out, "--timeout=%ld", r->timeout);
 	argv_push(out, "--max-alloc=" HS_MAX_ALLOC);
-	if (p->confine_root)
+	/*
+	 * A fast push receives into a clone whose history the kernel guards
+	 * by ownership, under a Landlock ruleset that reads and writes only
+	 * the tree and the temp dir: rsync's own per-component walk of every
+	 * name (and --confine-root, which rsync will not combine with this)
+	 * then guards nothing more, and costs most of the push (fastpush.h).
+	 */
+	if (p->insecure_links)
+		argv_push(out, "--insecure-links");
+	else if (p->confine_root)
 		argv_pushf(out, "--confine-root=%s", p->root);
 	/*
 	 * rsync names a file's temporary copy after it, beside it: for a path

@@ -68,6 +68,7 @@ struct push_plan {
 	int fake_super;           /* not running as root */
 	int confine_root;         /* installed rsync has --confine-root */
 	int fast;                 /* fast sealed push: every item in the log (fastpush.h) */
+	int insecure_links;       /* --insecure-links instead of --confine-root (fastpush.h) */
 };
 
 /* Where a restore reads from: one snapshot, pinned as rsync's cwd. */

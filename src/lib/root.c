@@ -1,4 +1,5 @@
 #include "root.h"
+#include "fastpush.h"
 #include "deltree.h"
 #include "fault.h"
 #include "fsops.h"
@@ -152,6 +153,11 @@ int root_left_inprogress(const struct root *r)
 		return 0;
 	if (!r->sealed)
 		return 1;
+	/* the next push's clone, made (or being made) ahead of it: nothing was cut off */
+	char text[64];
+	if (fastpush_is_ahead(r) ||
+	    (root_lock_text(r, text, sizeof(text)) > 0 && strstr(text, " ahead")))
+		return 0;
 	int fd = openat(r->fd, HS_INPROGRESS, DIR_FLAGS);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;

@@ -180,6 +180,7 @@ const struct rsync_info *rsync_probe(const char *rsync)
 	if (v && sscanf(v + 8, "%d.%d.%d", &info.major, &info.minor, &info.patch) >= 2)
 		info.found = 1;
 	info.confine_root = strstr(out.buf, "--confine-root") != NULL;
+	info.insecure_links = strstr(out.buf, "--insecure-links") != NULL;
 	sb_release(&out);
 	return &info;
 }
@@ -286,6 +287,21 @@ static void link_bases(const struct root *r, const char *dest, struct argv *base
 }
 
 /*
+ * Does this fast push run rsync with --insecure-links (fastpush.h)? Only
+ * with --numeric-ids, so that its Landlock ruleset need not let it read
+ * /etc/passwd, /etc/group or /etc/nsswitch.conf either.
+ */
+static int fast_insecure(const struct serve_opts *o, const struct request *req, int fast)
+{
+	if (!fast || !rsync_probe(o->rsync)->insecure_links)
+		return 0;
+	for (size_t i = 0; i < req->opts.n; i++)
+		if (!strcmp(req->opts.v[i], "--numeric-ids"))
+			return 1;
+	return 0;
+}
+
+/*
  * Fill in where the push goes. A dry run (-n) writes nothing: rsync is
  * pointed at a directory that never exists, with no bases and no log, so
  * it needs neither the lock nor a tree (and rsync 3.5.0 -nXR with
@@ -315,6 +331,7 @@ static void fill_plan(struct push_plan *p, const struct serve_opts *o,
 	p->n_link_dests = bases->n;
 	p->log_file = log->buf;
 	p->fast = fast;
+	p->insecure_links = fast_insecure(o, req, fast);
 }
 
 /*
@@ -501,6 +518,81 @@ static int fast_verdict(struct root *r, const struct request *req, const struct 
 	return HS_EXIT_AGAIN;
 }
 
+/*
+ * After a fast push is published (fastpush.h, "Clone ahead"): clone the
+ * new snapshot into inprogress/ for the next push, in a process of its
+ * own in a session of its own, so that serve can exit and the client has
+ * its answer at once. It holds the push lock (the descriptor is shared)
+ * until it is done, and says so in lock.info ("PID START ahead"); a push
+ * that finds it there waits for it (wait_ahead()). Killed, it leaves a
+ * partial clone and no record, which the next push finishes.
+ */
+#define AHEAD_WAIT_MS (300 * 1000)
+
+static void clone_ahead(struct root *r, const char *dest)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	if (setsid() < 0 || (pid = fork()) != 0)
+		_exit(pid < 0);
+	/* nothing of the ssh channel stays open: sshd ends the session */
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+		_exit(1);
+	char info[64];
+	int n = snprintf(info, sizeof(info), "%ld %lld ahead\n", (long)getpid(),
+			 (long long)time(NULL));
+	int ifd = openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+			 O_NONBLOCK | O_CLOEXEC, 0600);
+	if (ifd >= 0) {
+		if (write(ifd, info, (size_t)n) != n)
+			n = -1;
+		close(ifd);
+	}
+	fault_point("clone-ahead");
+	int rc = fastpush_clone_ahead(r, dest);
+	/* before the lock goes with this process: nobody is ahead any more */
+	unlinkat(r->workfd, HS_LOCK_INFO, 0);
+	_exit(rc < 0);
+}
+
+/*
+ * The lock is taken: if by a clone made ahead (clone_ahead()), wait for
+ * it, as the push would have made the clone itself. Bounded, in case it
+ * is stuck (a hung disk): then the push is refused as locked, as before.
+ */
+static int wait_ahead(struct root *r, time_t now, time_t *since)
+{
+	char text[64];
+	int rc = -EWOULDBLOCK, unsaid = 0;
+
+	for (int i = 0; i < AHEAD_WAIT_MS / 20 && rc == -EWOULDBLOCK; i++) {
+		/*
+		 * No lock.info: a holder that has not written it yet, or the
+		 * clone ahead between removing it and exiting. Either is a
+		 * matter of microseconds; a second of it is somebody else
+		 * (root's repair), who is waited for no longer.
+		 */
+		if (root_lock_text(r, text, sizeof(text)) <= 0) {
+			if (++unsaid > 50)
+				break;
+		} else if (!strstr(text, " ahead")) {
+			break;
+		}
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		rc = root_lock(r, now, since);
+	}
+	return rc;
+}
+
 static int run_push(const struct request *req, const struct serve_opts *o)
 {
 	struct root r;
@@ -511,7 +603,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	struct snapmeta m;
 	struct acct_conf acct;
 	time_t since;
-	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0, ran = 0, published = 0;
+	int rc, code = HS_EXIT_ERROR, interrupted = 0, enospc = 0, ran = 0, published = 0, fast = 0;
 
 	memset(&m, 0, sizeof(m));
 	m.start = time(NULL);
@@ -530,6 +622,8 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	}
 	code = HS_EXIT_ERROR;
 	rc = root_lock(&r, m.start, &since);
+	if (rc == -EWOULDBLOCK && r.sealed)
+		rc = wait_ahead(&r, m.start, &since);
 	if (rc == -EWOULDBLOCK) {
 		char when[32] = "an unknown time";
 		if (since)
@@ -560,7 +654,7 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	if (code != HS_EXIT_OK)
 		goto out;
 	code = HS_EXIT_ERROR;
-	int fast = fast_eligible(&r, req);
+	fast = fast_eligible(&r, req);
 	struct clone_stats cloned = { 0 };
 	if (fast) {
 		rc = fastpush_prepare(&r, req->dest, &m.resumed, &cloned);
@@ -602,8 +696,9 @@ static int run_push(const struct request *req, const struct serve_opts *o)
 	TEST_HOOK_ARGV(&argv);
 	audit("resumed=%d", m.resumed);
 
-	struct ll_plan ll = { .role = LL_PUSH, .root = r.path, .recv = recv.buf,
-			      .tmp = tmp.buf, .exec = o->rsync };
+	/* a fast push has no basis to read: the tree and the temp dir are all it sees */
+	struct ll_plan ll = { .role = LL_PUSH, .root = fast ? recv.buf : r.path, .recv = recv.buf,
+			      .tmp = tmp.buf, .exec = o->rsync, .no_names = plan.insecure_links };
 	struct spawn_opts so = SPAWN_OPTS_INIT;
 	so.keep_fd = r.lockfd;
 	so.pre_exec = confine_rsync;
@@ -686,6 +781,8 @@ out:
 		basis_clear(&r);
 		record_attempt(&r, &m, code, ran, published, why.buf);
 		fault_point("recorded");
+		if (published && fast)
+			clone_ahead(&r, req->dest);
 	}
 	sb_release(&why);
 	sb_release(&msg);

@@ -38,6 +38,7 @@ struct rsync_info {
 	int found;                 /* the version could be read */
 	int major, minor, patch;
 	int confine_root;          /* it has --confine-root */
+	int insecure_links;        /* it has --insecure-links */
 };
 const struct rsync_info *rsync_probe(const char *rsync);
 int refuse_cmd(const char *why, int check);

@@ -137,7 +137,7 @@ inv_newest_is_source() {
 # LIST-ARGS given, such as --repo server: --ssh ...) lists exactly the
 # snapshot directories, each complete, with current the newest; each has
 # its metadata; no interrupted publish (pending.json), no inprogress tree
-# (an empty one is nothing),
+# (an empty one is nothing, nor a clone made ahead for the next push),
 # no current.tmp, nothing else in ROOT.
 inv_current() {
 	local root=$1 json names listed cur newest other bad=0 s
@@ -164,9 +164,13 @@ inv_current() {
 			bad=1
 		fi
 	done
-	# a sealed root keeps an empty inprogress/ of the account's
+	# a sealed root keeps an empty inprogress/ of the account's, or the next
+	# push's clone of the newest snapshot, made ahead (work/ahead) once the
+	# process making it lets the lock go
 	if [ -e "$root/inprogress" ] || [ -L "$root/inprogress" ]; then
-		if [ -L "$root/inprogress" ] || [ -n "$(ls -A "$root/inprogress")" ]; then
+		wait_until 30 lock_is_free "$root" || { echo "$root: the lock is still held"; bad=1; }
+		if [ -L "$root/inprogress" ] || { [ -n "$(ls -A "$root/inprogress")" ] &&
+			! [ -e "$root/.hindsight/work/ahead" ]; }; then
 			echo "$root/inprogress is left, not empty"
 			bad=1
 		fi

@@ -56,14 +56,16 @@ first=$(snapshots "$ROOT" | tail -1)
 snap="$ROOT/$first$src"
 assert "... and publishes one snapshot" is_eq "$(snapshots "$ROOT" | wc -l)" 1
 assert "... current names it" is_eq "$(readlink "$ROOT/current")" "$first"
-assert "... fully sealed: every inode the vault's, 0640/0750, owner and mode recorded" \
+assert "... fully sealed: every inode the vault's, no write bit but its own, owner and mode recorded" \
 	fully_sealed "$ROOT/$first"
 assert "... the recorded owners and modes are the client's" \
 	is_eq "$(stored_owner "$snap/docs/report.txt") $(stored_mode "$snap/docs/report.txt") $(stored_mode "$snap/bin/tool") $(stored_mode "$snap/empty")" \
 	"4321:4321 600 4755 0"
 assert "... its metadata was written" test -s "$ROOT/.hindsight/snapshots/$first.json"
-assert "... a fresh inprogress/ is the account's and empty" \
-	is_eq "$(stat -c '%U' "$ROOT/inprogress"; ls -A "$ROOT/inprogress" | wc -l)" "$(printf '%s\n0' "$acct")"
+wait_until 10 lock_is_free "$ROOT"
+assert "... a fresh inprogress/ is the account's, holding only the next push's clone, made ahead" \
+	is_eq "$(stat -c '%U' "$ROOT/inprogress"; ls "$ROOT/.hindsight/work/ahead"; head -1 "$ROOT/.hindsight/work/clone")" \
+	"$(printf '%s\n%s\n%s' "$acct" "$ROOT/.hindsight/work/ahead" "$first")"
 assert "... and the sealer logged the seal" grep -q "account=$acct .*published $first" "$SCRATCH/sealer.log"
 
 conf=$(ssh_conf "$acct")
