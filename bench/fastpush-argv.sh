@@ -3,7 +3,8 @@
 # candidate argvs of docs/FASTPUSH.md ("Candidate argvs"): --link-dest
 # absolute or relative, --no-implied-dirs, with or without --relative, and
 # receiving into a cp -al clone with hindsight's options or rsync -a plus
-# one option at a time.
+# one option at a time, with and without --insecure-links (what a fast
+# push runs: docs/FASTPUSH.md).
 #
 #   bench/fastpush-argv.sh [BUILD_DIR]     (after make bench-tools; as root)
 #
@@ -57,9 +58,12 @@ run linkdest-abs-R-noimp - $HSO --relative --no-implied-dirs --link-dest="$M/bas
 run linkdest-abs-noR - $HSO --link-dest="$M/base$M/src" "$M/src/" "x:$M/new/"
 run bare-a-linkdest - -a --delete --link-dest="$M/base$M/src" "$M/src/" "x:$M/new/"
 run clone-R "$M/base" $HSO --relative "$M/src" "x:$M/new/"
+run clone-R-insecure "$M/base" $HSO -M--insecure-links --relative "$M/src" "x:$M/new/"
 run clone-noR "$M/base$M/src" $HSO "$M/src/" "x:$M/new/"
+run clone-noR-insecure "$M/base$M/src" $HSO -M--insecure-links "$M/src/" "x:$M/new/"
 run clone-a "$M/base$M/src" -a --delete "$M/src/" "x:$M/new/"
 run clone-a-fakesuper "$M/base$M/src" -a --delete -M--fake-super "$M/src/" "x:$M/new/"
+run clone-a-fakesuper-insecure "$M/base$M/src" -a --delete -M--fake-super -M--insecure-links "$M/src/" "x:$M/new/"
 run clone-aX "$M/base$M/src" -a --delete -X "$M/src/" "x:$M/new/"
 run clone-aA "$M/base$M/src" -a --delete -A "$M/src/" "x:$M/new/"
 run clone-aH "$M/base$M/src" -a --delete -H "$M/src/" "x:$M/new/"
