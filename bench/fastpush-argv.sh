@@ -7,27 +7,33 @@
 # push runs: docs/FASTPUSH.md).
 #
 #   bench/fastpush-argv.sh [BUILD_DIR]     (after make bench-tools; as root)
+#   PROFILE=full bench/fastpush-argv.sh    (the 100k-file bench tree: about half an hour)
 #
 # gentree's small tree (10k files, 500 directories, 200 MiB) on a 2 GiB
 # loop XFS in BENCH_DIR (/var/tmp/hindsight-fastpush-argv), the basis
 # made by hindsight's options, then gentree state 1 (1% changed). Each
 # candidate runs the server side under `strace -c -f` (generator and
 # receiver together) through a transport that runs it directly; the
-# count is strace's total / 10000. Everything is removed at the end.
+# count is strace's total / the number of files. Everything is removed at the end.
 set -eu
 export LC_ALL=C
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "${1:-$SRCDIR/build}" && pwd)
 B=${BENCH_DIR:-/var/tmp/hindsight-fastpush-argv}
 M=$B/mnt
-G="$BIN/bench/gentree --files 10000 --dirs 500 --bytes 209715200"
+# PROFILE=full: the bench tree itself (100k files, 5000 directories, 2 GiB)
+case ${PROFILE:-small} in
+full) FILES=100000 DIRS=5000 BYTES=2147483648 IMG=16G ;;
+*) FILES=10000 DIRS=500 BYTES=209715200 IMG=2G ;;
+esac
+G="$BIN/bench/gentree --files $FILES --dirs $DIRS --bytes $BYTES"
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
 command -v strace >/dev/null || { echo "bench: strace is not installed" >&2; exit 1; }
 [ -e "$B" ] && { echo "bench: $B exists" >&2; exit 1; }
 cleanup() { mountpoint -q "$M" && umount "$M"; rm -rf "$B"; }
 trap cleanup EXIT
 mkdir -p "$M"
-truncate -s 2G "$B/xfs.img"
+truncate -s "$IMG" "$B/xfs.img"
 mkfs.xfs -q -f "$B/xfs.img"
 mount -o loop "$B/xfs.img" "$M"
 $G create "$M/src" >/dev/null
@@ -48,7 +54,7 @@ run() {   # run NAME PREP RSYNC-ARGS...: one candidate, its syscalls per file
 	[ "$prep" = - ] || cp -al $prep "$M/new"
 	sync -f "$M"
 	rsync -e "$B/rsh $B/$n.strace" "$@" >/dev/null
-	awk -v n="$n" '/total$/ { printf "%-26s %6.1f\n", n, $(NF-2) / 10000 }' "$B/$n.strace"
+	awk -v n="$n" -v f="$FILES" '/total$/ { printf "%-26s %6.1f\n", n, $(NF-2) / f }' "$B/$n.strace"
 }
 HSO="-aAXHS --numeric-ids --delete -M--fake-super"
 echo "# candidate                syscalls/file"
