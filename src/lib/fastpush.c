@@ -126,11 +126,17 @@ void fastpush_set_slow(struct root *r, int slow)
 		unlinkat(r->workfd, FASTPUSH_SLOW, 0);
 }
 
-int fastpush_is_slow(const struct root *r)
+/* Is there a file name in work/ (a marker: slow, ahead)? */
+static int work_has(const struct root *r, const char *name)
 {
 	struct stat st;
 
-	return r->workfd >= 0 && fstatat(r->workfd, FASTPUSH_SLOW, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return r->workfd >= 0 && fstatat(r->workfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int fastpush_is_slow(const struct root *r)
+{
+	return work_has(r, FASTPUSH_SLOW);
 }
 
 /* What work/clone must say for this inprogress/, newest and dest. */
@@ -143,9 +149,7 @@ static void record_text(struct strbuf *sb, const char *newest, const struct stat
 
 int fastpush_is_ahead(const struct root *r)
 {
-	struct stat st;
-
-	return r->workfd >= 0 && fstatat(r->workfd, FASTPUSH_AHEAD, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	return work_has(r, FASTPUSH_AHEAD);
 }
 
 /* Remove what directory fd holds: a clone made ahead, nothing received. */
@@ -189,6 +193,21 @@ int fastpush_prepare(struct root *r, const char *dest, int *resumed, struct clon
 		rc = -errno;
 		goto out;
 	}
+	if ((rc = root_snapshots(r->fd, &l)) < 0)
+		goto out;
+	record_text(&want, l.n ? l.names[l.n - 1] : "-", &ip, dest);
+	/* from here on the tree is this push's: what it receives is kept */
+	int ahead = work_has(r, FASTPUSH_AHEAD);
+	unlinkat(r->workfd, FASTPUSH_AHEAD, 0);
+	int same = read_file_at(r->workfd, FASTPUSH_RECORD, 1 << 14, &have) == 0 &&
+		   !strcmp(have, want.buf);
+	if (!same) {
+		unlinkat(r->workfd, FASTPUSH_RECORD, 0);
+		/* made ahead for another destination or snapshot: nothing was received */
+		if (ahead && (rc = empty_dir(ipfd)) < 0)
+			goto out;
+	}
+	/* rsync receives there: made, and walked without crossing a symlink */
 	if (dest[0] && (rc = mkdir_p_at(ipfd, dest)) < 0)
 		goto out;
 	dfd = dest[0] ? snap_opendir_beneath(ipfd, dest) : dup(ipfd);
@@ -196,29 +215,11 @@ int fastpush_prepare(struct root *r, const char *dest, int *resumed, struct clon
 		rc = dest[0] ? dfd : -errno;
 		goto out;
 	}
-	if ((rc = root_snapshots(r->fd, &l)) < 0)
-		goto out;
-	record_text(&want, l.n ? l.names[l.n - 1] : "-", &ip, dest);
-	/* from here on the tree is this push's: what it receives is kept */
-	int ahead = fastpush_is_ahead(r);
-	unlinkat(r->workfd, FASTPUSH_AHEAD, 0);
-	if (read_file_at(r->workfd, FASTPUSH_RECORD, 1 << 14, &have) == 0 &&
-	    !strcmp(have, want.buf)) {
+	if (same) {
 		/* cloned before: ahead of this push, or an interrupted push resumes */
 		*resumed = !ahead;
 		rc = 0;
 		goto out;
-	}
-	unlinkat(r->workfd, FASTPUSH_RECORD, 0);
-	if (ahead && (rc = empty_dir(ipfd)) < 0)
-		goto out;
-	if (ahead && dest[0]) {
-		close(dfd);
-		if ((rc = mkdir_p_at(ipfd, dest)) < 0 ||
-		    (dfd = snap_opendir_beneath(ipfd, dest)) < 0) {
-			rc = rc < 0 ? rc : dfd;
-			goto out;
-		}
 	}
 	if (l.n) {
 		nfd = openat(r->fd, l.names[l.n - 1], DIR_FLAGS);

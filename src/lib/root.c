@@ -154,9 +154,7 @@ int root_left_inprogress(const struct root *r)
 	if (!r->sealed)
 		return 1;
 	/* the next push's clone, made (or being made) ahead of it: nothing was cut off */
-	char text[64];
-	if (fastpush_is_ahead(r) ||
-	    (root_lock_text(r, text, sizeof(text)) > 0 && strstr(text, " ahead")))
+	if (fastpush_is_ahead(r) || root_lock_ahead(r))
 		return 0;
 	int fd = openat(r->fd, HS_INPROGRESS, DIR_FLAGS);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;

@@ -35,6 +35,7 @@
 #define HS_MAX_RESUME 8   /* resume bases kept; rsync takes at most 20 bases */
 #define HS_WORK "work"    /* .hindsight/work: the account's own, in a sealed root */
 #define HS_LOCK_INFO "lock.info"  /* work/lock.info: the holder's text, sealed */
+#define HS_LOCK_AHEAD " ahead"     /* ... of the clone made ahead (root_lock_say()) */
 
 struct root {
 	char *path;    /* absolute, no trailing slash */
@@ -78,6 +79,16 @@ int root_lock(struct root *r, time_t now, time_t *since);
 
 /* The holder's "PID START" text (at most size-1 bytes); its length or -errno. */
 int root_lock_text(const struct root *r, char *buf, size_t size);
+
+/*
+ * A sealed root's work/lock.info: "PID START", with " ahead" for the
+ * process that clones the next push's tree after a push (fastpush.h).
+ * Best effort: 1 if written.
+ */
+int root_lock_say(const struct root *r, time_t now, int ahead);
+
+/* Does the lock's holder say it is that clone ahead? */
+int root_lock_ahead(const struct root *r);
 
 /*
  * Did a push that was cut short leave ROOT/inprogress behind? A sealed

@@ -61,21 +61,14 @@ int root_lock(struct root *r, time_t now, time_t *since)
 		close(fd);
 		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(), (long long)now);
 	if (r->sealed) {
 		/* root (a repair) writes nothing into the account's directory */
 		r->lockfd = fd;
-		if (geteuid() == 0)
-			return 0;
-		int ifd = openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-				 O_NONBLOCK | O_CLOEXEC, 0600);
-		if (ifd >= 0) {
-			if (write(ifd, buf, (size_t)n) == n)
-				r->lock_info = 1;
-			close(ifd);
-		}
+		if (geteuid() != 0)
+			r->lock_info = root_lock_say(r, now, 0);
 		return 0;
 	}
+	n = snprintf(buf, sizeof(buf), "%ld %lld\n", (long)getpid(), (long long)now);
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
 		int e = errno;
 		close(fd);
@@ -83,4 +76,26 @@ int root_lock(struct root *r, time_t now, time_t *since)
 	}
 	r->lockfd = fd;
 	return 0;
+}
+
+int root_lock_say(const struct root *r, time_t now, int ahead)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "%ld %lld%s\n", (long)getpid(), (long long)now,
+			 ahead ? HS_LOCK_AHEAD : "");
+	int ok = 0, fd = r->workfd < 0 ? -1 : openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_CREAT |
+						     O_TRUNC | O_NOFOLLOW | O_NONBLOCK |
+						     O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		ok = write(fd, buf, (size_t)n) == n;
+		close(fd);
+	}
+	return ok;
+}
+
+int root_lock_ahead(const struct root *r)
+{
+	char buf[64];
+
+	return root_lock_text(r, buf, sizeof(buf)) > 0 && strstr(buf, HS_LOCK_AHEAD) != NULL;
 }

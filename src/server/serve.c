@@ -546,16 +546,7 @@ static void clone_ahead(struct root *r, const char *dest)
 	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
 		_exit(1);
-	char info[64];
-	int n = snprintf(info, sizeof(info), "%ld %lld ahead\n", (long)getpid(),
-			 (long long)time(NULL));
-	int ifd = openat(r->workfd, HS_LOCK_INFO, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-			 O_NONBLOCK | O_CLOEXEC, 0600);
-	if (ifd >= 0) {
-		if (write(ifd, info, (size_t)n) != n)
-			n = -1;
-		close(ifd);
-	}
+	root_lock_say(r, time(NULL), 1);
 	fault_point("clone-ahead");
 	int rc = fastpush_clone_ahead(r, dest);
 	/* before the lock goes with this process: nobody is ahead any more */
@@ -583,7 +574,7 @@ static int wait_ahead(struct root *r, time_t now, time_t *since)
 		if (root_lock_text(r, text, sizeof(text)) <= 0) {
 			if (++unsaid > 50)
 				break;
-		} else if (!strstr(text, " ahead")) {
+		} else if (!strstr(text, HS_LOCK_AHEAD)) {
 			break;
 		}
 		struct timespec ts = { 0, 20 * 1000 * 1000 };

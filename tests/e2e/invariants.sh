@@ -119,16 +119,13 @@ inv_unchanged() {
 # `rsync SRC server:`). Give -M--fake-super for a root an unprivileged
 # server wrote.
 inv_newest_is_source() {
-	local src=$1 root=$2 sub=$3 newest out
+	local src=$1 root=$2 sub=$3 newest
 	shift 3
 	newest=$(inv_snapshots "$root" | tail -n 1)
 	[ -n "$newest" ] || { echo "no snapshot in $root"; return 1; }
 	[ -d "$root/$newest/$sub" ] || { echo "$root/$newest/$sub does not exist"; return 1; }
-	out=$(rsync -naHAXc --numeric-ids -i --delete "$@" "$src/" "$root/$newest/$sub/" 2>&1) ||
-		{ echo "rsync failed: $out"; return 1; }
-	[ -z "$out" ] && return 0
-	echo "the newest snapshot $newest differs from the source:"
-	echo "$out" | head -20
+	same_as_source "$src" "$root/$newest/$sub" -HAX --numeric-ids "$@" && return 0
+	echo "(the newest snapshot is $newest)"
 	return 1
 }
 

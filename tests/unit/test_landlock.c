@@ -237,6 +237,28 @@ static void a_push_cannot_read_outside_the_backup_root(void **state)
 	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
 }
 
+/* A fast push (serve.c): no basis to read, and with --numeric-ids no names to map. */
+static void a_fast_push_reads_only_its_tree_and_not_the_user_database(void **state)
+{
+	(void)state;
+	SKIP_WITHOUT_LANDLOCK();
+	struct ll_plan p = { .role = LL_PUSH, .root = recv_dir, .recv = recv_dir, .tmp = tmp_dir,
+			     .no_names = 1 };
+	char f[300];
+	snprintf(f, sizeof(f), "%s/file", snap);
+	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), EACCES);
+	assert_int_equal(confined(&p, READ_FILE_AT, "/etc/passwd", NULL), EACCES);
+	assert_int_equal(confined(&p, READ_FILE_AT, "/etc/group", NULL), EACCES);
+	snprintf(f, sizeof(f), "%s/fast-new", recv_dir);
+	assert_int_equal(confined(&p, CREATE_IN, f, NULL), 0);
+	assert_int_equal(confined(&p, READ_FILE_AT, f, NULL), 0);
+	assert_int_equal(unlink(f), 0);
+	/* the system's libraries stay readable, and without no_names the user database */
+	assert_int_equal(confined(&p, READ_FILE_AT, "/etc/ld.so.cache", NULL), 0);
+	p.no_names = 0;
+	assert_int_equal(confined(&p, READ_FILE_AT, "/etc/passwd", NULL), 0);
+}
+
 static void a_dry_run_push_cannot_write_even_in_the_tree(void **state)
 {
 	(void)state;
@@ -303,6 +325,7 @@ int main(void)
 		cmocka_unit_test(a_push_cannot_make_directories_outside_the_tree),
 		cmocka_unit_test(a_push_cannot_write_outside_the_backup_root),
 		cmocka_unit_test(a_push_cannot_read_outside_the_backup_root),
+		cmocka_unit_test(a_fast_push_reads_only_its_tree_and_not_the_user_database),
 		cmocka_unit_test(a_dry_run_push_cannot_write_even_in_the_tree),
 		cmocka_unit_test(a_restore_may_read_its_snapshot),
 		cmocka_unit_test(a_restore_cannot_read_the_rest_of_the_root_or_outside),
